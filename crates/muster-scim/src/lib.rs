@@ -6,3 +6,7 @@ pub mod filter;
 pub mod schema;
 
 pub use error::{ScimError, ScimResult, ScimType};
+pub mod eval;
+pub mod resolve;
+pub mod resource;
+pub mod patch;

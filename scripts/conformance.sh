@@ -1,0 +1,204 @@
+#!/usr/bin/env bash
+# Run the public SCIM conformance checkers against a live muster server (for CI and by hand).
+#
+# usage: scripts/conformance.sh [MUSTER_BIN]
+#   MUSTER_BIN  the muster binary (default: $MUSTER_BIN, else target/release/muster if it exists,
+#               else target/debug/muster)
+#
+# Starts `muster serve --listen 127.0.0.1:0` on a temporary data dir, creates one fresh tenant and
+# token per suite (the suites assume an empty tenant), runs
+#   ext           ../shared/conformance/run.sh: microsoft-postman, okta-spec, okta-crud
+#   scim2-tester  PyPI scim2-tester (Python API, scripts/conformance/scim2_tester_run.py)
+#   scim-sanity   PyPI scim-sanity (`scim-sanity probe`)
+# and compares every failed check with scripts/conformance/expected-failures.txt.
+# Exit: 0 = no unexpected failure; 1 = unexpected failure(s); 2 = could not run (setup error).
+# See docs/conformance.md.
+#
+# env: MUSTER_BIN, CONFORMANCE_VENV (default <repo>/.venv-conformance), CONFORMANCE_LOG_DIR (default: new
+#      /tmp/muster-conformance.* dir), CONFORMANCE_EXPECTED (default scripts/conformance/expected-failures.txt),
+#      CONFORMANCE_SUITES (default "ext scim2-tester scim-sanity"), CONFORMANCE_SHARED (default
+#      <repo>/../shared/conformance), EXT_SUITES_DIR (newman install dir, default /tmp/ext-suites),
+#      CONFORMANCE_START_TIMEOUT (s, default 30), CONFORMANCE_SUITE_TIMEOUT (s per suite, default 900),
+#      CONFORMANCE_VERBOSE=1 (also list warnings), CONFORMANCE_KEEP_DATA=1 (keep the data dir), PYTHON.
+set -euo pipefail
+
+REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+HERE="$REPO/scripts/conformance"
+SHARED="${CONFORMANCE_SHARED:-$REPO/../shared/conformance}"
+PY="${PYTHON:-python3}"
+VENV="${CONFORMANCE_VENV:-$REPO/.venv-conformance}"
+EXPECTED="${CONFORMANCE_EXPECTED:-$HERE/expected-failures.txt}"
+SUITES="${CONFORMANCE_SUITES:-ext scim2-tester scim-sanity}"
+START_TIMEOUT="${CONFORMANCE_START_TIMEOUT:-30}"
+SUITE_TIMEOUT="${CONFORMANCE_SUITE_TIMEOUT:-900}"
+EXT_DIR="${EXT_SUITES_DIR:-/tmp/ext-suites}"
+NEWMAN_VERSION="6.2.2"
+
+die() { echo "conformance: error: $*" >&2; exit 2; }
+note() { echo "[conformance $(date +%H:%M:%S)] $*"; }
+
+MUSTER="${1:-${MUSTER_BIN:-}}"
+if [ -z "$MUSTER" ]; then
+  if [ -x "$REPO/target/release/muster" ]; then MUSTER="$REPO/target/release/muster"
+  else MUSTER="$REPO/target/debug/muster"; fi
+fi
+[ -x "$MUSTER" ] || die "muster binary not found or not executable: $MUSTER (build it, or pass its path)"
+[ -d "$SHARED" ] || die "shared conformance material not found: $SHARED"
+command -v "$PY" >/dev/null || die "$PY not found"
+
+LOG="${CONFORMANCE_LOG_DIR:-$(mktemp -d /tmp/muster-conformance.XXXXXX)}"
+mkdir -p "$LOG"
+DATA="$(mktemp -d /tmp/muster-conformance-data.XXXXXX)"
+SERVER_PID=""
+
+cleanup() {
+  local rc=$?
+  if [ -n "$SERVER_PID" ] && kill -0 "$SERVER_PID" 2>/dev/null; then
+    kill -TERM "$SERVER_PID" 2>/dev/null || true
+    for _ in $(seq 1 50); do kill -0 "$SERVER_PID" 2>/dev/null || break; sleep 0.1; done
+    if kill -0 "$SERVER_PID" 2>/dev/null; then
+      echo "conformance: server did not stop within 5 s of SIGTERM; killing it" >&2
+      kill -KILL "$SERVER_PID" 2>/dev/null || true
+    fi
+    wait "$SERVER_PID" 2>/dev/null || true
+  fi
+  if [ -z "${CONFORMANCE_KEEP_DATA:-}" ]; then rm -rf "$DATA"; fi
+  exit "$rc"
+}
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+wants() { case " $SUITES " in *" $1 "*) return 0 ;; *) return 1 ;; esac; }
+
+note "muster: $MUSTER"
+note "logs:   $LOG"
+
+# ---------------------------------------------------------------- tools (before the server starts)
+if wants scim2-tester || wants scim-sanity; then
+  stamp="$VENV/.muster-conformance-requirements.txt"
+  if [ -x "$VENV/bin/python" ] && cmp -s "$HERE/requirements.txt" "$stamp"; then
+    note "venv $VENV is up to date"
+  else
+    note "installing checkers into $VENV (scripts/conformance/requirements.txt)"
+    if [ ! -x "$VENV/bin/python" ]; then
+      timeout 300 "$PY" -m venv "$VENV" >"$LOG/venv.log" 2>&1 \
+        || { tail -5 "$LOG/venv.log" >&2; die "could not create venv $VENV (python3-venv missing?)"; }
+    fi
+    if ! timeout 900 "$VENV/bin/python" -m pip install --disable-pip-version-check --no-input \
+        --timeout 60 --retries 3 -r "$HERE/requirements.txt" >"$LOG/pip.log" 2>&1; then
+      tail -15 "$LOG/pip.log" >&2; die "pip install failed (log: $LOG/pip.log)"
+    fi
+    cp "$HERE/requirements.txt" "$stamp"
+  fi
+fi
+
+if wants ext; then
+  NEWMAN="${NEWMAN:-$EXT_DIR/node_modules/.bin/newman}"
+  if [ ! -x "$NEWMAN" ]; then
+    if command -v npm >/dev/null; then
+      note "installing newman@$NEWMAN_VERSION into $EXT_DIR"
+      mkdir -p "$EXT_DIR"
+      (cd "$EXT_DIR" && timeout 600 npm install --no-audit --no-fund --no-save "newman@$NEWMAN_VERSION") \
+        >"$LOG/npm.log" 2>&1 || { tail -10 "$LOG/npm.log" >&2; echo "conformance: npm install newman failed" >&2; }
+    else
+      echo "conformance: npm not found: the Microsoft collection cannot run" >&2
+    fi
+  fi
+  export NEWMAN
+fi
+
+# ---------------------------------------------------------------- server
+note "starting: muster serve --listen 127.0.0.1:0 --data $DATA"
+"$MUSTER" serve --listen 127.0.0.1:0 --data "$DATA" >"$LOG/server.stdout" 2>"$LOG/server.stderr" </dev/null &
+SERVER_PID=$!
+BASE=""
+deadline=$((SECONDS + START_TIMEOUT))
+while :; do
+  BASE="$(sed -n 's#.*SCIM base URL: \(https\{0,1\}://[^[:space:]]*\).*#\1#p' "$LOG/server.stdout" | head -n1)"
+  [ -n "$BASE" ] && break
+  if ! kill -0 "$SERVER_PID" 2>/dev/null; then
+    tail -20 "$LOG/server.stdout" "$LOG/server.stderr" >&2 || true
+    SERVER_PID=""; die "muster serve exited before printing 'SCIM base URL: ...'"
+  fi
+  if [ "$SECONDS" -ge "$deadline" ]; then
+    tail -20 "$LOG/server.stdout" "$LOG/server.stderr" >&2 || true
+    die "no 'SCIM base URL: ...' line from muster serve within ${START_TIMEOUT}s"
+  fi
+  sleep 0.2
+done
+BASE="${BASE%/}"
+note "server pid $SERVER_PID, base URL $BASE"
+
+# new_token SUITE: create tenant conf-SUITE and a token for it; sets TOKEN
+new_token() {
+  local tenant="conf-$1" out
+  timeout 30 "$MUSTER" tenant create "$tenant" --data "$DATA" >>"$LOG/cli.log" 2>&1 \
+    || { tail -5 "$LOG/cli.log" >&2; die "muster tenant create $tenant failed"; }
+  out="$(timeout 30 "$MUSTER" token create --tenant "$tenant" --data "$DATA" 2>>"$LOG/cli.log")" \
+    || { tail -5 "$LOG/cli.log" >&2; die "muster token create --tenant $tenant failed"; }
+  TOKEN="$(printf '%s\n' "$out" | sed '/^[[:space:]]*$/d' | tail -n1 | tr -d '[:space:]')"
+  [ -n "$TOKEN" ] || die "muster token create --tenant $tenant printed no token"
+  echo "tenant $tenant: token created" >>"$LOG/cli.log"
+}
+
+# missing SUITE WHY: record that a suite produced no usable result
+missing() { "$PY" "$HERE/results.py" missing "$1" "$2" >>"$LOG/$1.tsv"; }
+
+RESULTS=()
+suite_done() { note "$1 finished in $(( SECONDS - $2 ))s (exit $3)"; }
+
+# ---------------------------------------------------------------- suites
+if wants ext; then
+  new_token ext
+  note "ext: $SHARED/run.sh (microsoft-postman, okta-spec, okta-crud)"
+  rm -rf "$LOG/ext"; mkdir -p "$LOG/ext"
+  t0=$SECONDS; rc=0
+  EXT_LOG_DIR="$LOG/ext" EXT_SUITES_DIR="$EXT_DIR" PYTHON="$PY" \
+    timeout -k 10 "$SUITE_TIMEOUT" bash "$SHARED/run.sh" "$BASE" "$TOKEN" >"$LOG/ext-run.txt" 2>&1 || rc=$?
+  suite_done ext "$t0" "$rc"
+  : >"$LOG/ext.tsv"
+  [ "$rc" -ne 124 ] || missing ext "run.sh timed out after ${SUITE_TIMEOUT}s"
+  "$PY" "$HERE/results.py" ext "$LOG/ext" "$SHARED" >>"$LOG/ext.tsv" \
+    || missing ext "could not parse the logs in $LOG/ext"
+  RESULTS+=("$LOG/ext.tsv")
+fi
+
+if wants scim2-tester; then
+  new_token scim2-tester
+  note "scim2-tester: check_server()"
+  t0=$SECONDS; rc=0
+  : >"$LOG/scim2-tester.tsv"
+  timeout -k 10 "$SUITE_TIMEOUT" "$VENV/bin/python" "$HERE/scim2_tester_run.py" "$BASE" "$TOKEN" \
+    "$LOG/scim2-tester.tsv" --log "$LOG/scim2-tester.txt" >"$LOG/scim2-tester.stderr" 2>&1 || rc=$?
+  suite_done scim2-tester "$t0" "$rc"
+  [ "$rc" -eq 0 ] || missing scim2-tester "scim2_tester_run.py exit $rc (124 = timeout); see $LOG/scim2-tester.stderr"
+  RESULTS+=("$LOG/scim2-tester.tsv")
+fi
+
+if wants scim-sanity; then
+  new_token scim-sanity
+  note "scim-sanity: probe (strict mode)"
+  t0=$SECONDS; rc=0
+  : >"$LOG/scim-sanity.tsv"
+  timeout -k 10 "$SUITE_TIMEOUT" "$VENV/bin/scim-sanity" probe "$BASE" --token "$TOKEN" \
+    --i-accept-side-effects --json-output --timeout 30 >"$LOG/scim-sanity.json" 2>"$LOG/scim-sanity.stderr" || rc=$?
+  suite_done scim-sanity "$t0" "$rc"   # exit 1 just means some check failed
+  [ "$rc" -le 1 ] || missing scim-sanity "scim-sanity probe exit $rc (124 = timeout); see $LOG/scim-sanity.stderr"
+  "$PY" "$HERE/results.py" sanity "$LOG/scim-sanity.json" >>"$LOG/scim-sanity.tsv" \
+    || missing scim-sanity "could not parse $LOG/scim-sanity.json"
+  RESULTS+=("$LOG/scim-sanity.tsv")
+fi
+
+[ "${#RESULTS[@]}" -gt 0 ] || die "no suite selected (CONFORMANCE_SUITES='$SUITES')"
+if ! kill -0 "$SERVER_PID" 2>/dev/null; then
+  echo "conformance: WARNING: muster serve is no longer running (crashed during the suites?)" >&2
+  tail -20 "$LOG/server.stderr" >&2 || true
+fi
+
+# ---------------------------------------------------------------- verdict
+echo
+rc=0
+"$PY" "$HERE/results.py" compare --expected "$EXPECTED" ${CONFORMANCE_VERBOSE:+-v} "${RESULTS[@]}" || rc=$?
+echo "conformance logs: $LOG"
+exit "$rc"
