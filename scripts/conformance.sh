@@ -51,8 +51,15 @@ mkdir -p "$LOG"
 DATA="$(mktemp -d /tmp/muster-conformance-data.XXXXXX)"
 SERVER_PID=""
 
+CHILD=""   # the long-running step in progress (a `timeout` process), stopped on exit too
 cleanup() {
   local rc=$?
+  trap - INT TERM
+  if [ -n "$CHILD" ] && kill -0 "$CHILD" 2>/dev/null; then
+    kill -TERM "$CHILD" 2>/dev/null || true   # timeout(1) passes it on to the step's process group
+    for _ in $(seq 1 50); do kill -0 "$CHILD" 2>/dev/null || break; sleep 0.1; done
+    kill -KILL "$CHILD" 2>/dev/null || true
+  fi
   if [ -n "$SERVER_PID" ] && kill -0 "$SERVER_PID" 2>/dev/null; then
     kill -TERM "$SERVER_PID" 2>/dev/null || true
     for _ in $(seq 1 50); do kill -0 "$SERVER_PID" 2>/dev/null || break; sleep 0.1; done
@@ -69,6 +76,17 @@ trap cleanup EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
 
+# run_timed SECONDS OUT ERR CMD...: run CMD with a time limit, in the background so that a signal to
+# this script is handled at once (bash defers traps while a foreground child runs); sets RC.
+run_timed() {
+  local secs="$1" out="$2" err="$3"; shift 3
+  RC=0
+  timeout -k 10 "$secs" "$@" >"$out" 2>"$err" </dev/null &
+  CHILD=$!
+  wait "$CHILD" || RC=$?
+  CHILD=""
+}
+
 wants() { case " $SUITES " in *" $1 "*) return 0 ;; *) return 1 ;; esac; }
 
 note "muster: $MUSTER"
@@ -82,12 +100,13 @@ if wants scim2-tester || wants scim-sanity; then
   else
     note "installing checkers into $VENV (scripts/conformance/requirements.txt)"
     if [ ! -x "$VENV/bin/python" ]; then
-      timeout 300 "$PY" -m venv "$VENV" >"$LOG/venv.log" 2>&1 \
-        || { tail -5 "$LOG/venv.log" >&2; die "could not create venv $VENV (python3-venv missing?)"; }
+      run_timed 300 "$LOG/venv.log" "$LOG/venv.log" "$PY" -m venv "$VENV"
+      [ "$RC" -eq 0 ] || { tail -5 "$LOG/venv.log" >&2; die "could not create venv $VENV (python3-venv missing?)"; }
     fi
-    if ! timeout 900 "$VENV/bin/python" -m pip install --disable-pip-version-check --no-input \
-        --timeout 60 --retries 3 -r "$HERE/requirements.txt" >"$LOG/pip.log" 2>&1; then
-      tail -15 "$LOG/pip.log" >&2; die "pip install failed (log: $LOG/pip.log)"
+    run_timed 900 "$LOG/pip.log" "$LOG/pip.err" "$VENV/bin/python" -m pip install \
+      --disable-pip-version-check --no-input --timeout 60 --retries 3 -r "$HERE/requirements.txt"
+    if [ "$RC" -ne 0 ]; then
+      tail -15 "$LOG/pip.log" "$LOG/pip.err" >&2; die "pip install failed (exit $RC; logs: $LOG/pip.*)"
     fi
     cp "$HERE/requirements.txt" "$stamp"
   fi
@@ -99,8 +118,9 @@ if wants ext; then
     if command -v npm >/dev/null; then
       note "installing newman@$NEWMAN_VERSION into $EXT_DIR"
       mkdir -p "$EXT_DIR"
-      (cd "$EXT_DIR" && timeout 600 npm install --no-audit --no-fund --no-save "newman@$NEWMAN_VERSION") \
-        >"$LOG/npm.log" 2>&1 || { tail -10 "$LOG/npm.log" >&2; echo "conformance: npm install newman failed" >&2; }
+      run_timed 600 "$LOG/npm.log" "$LOG/npm.err" npm install --prefix "$EXT_DIR" --no-audit --no-fund \
+        --no-save "newman@$NEWMAN_VERSION"
+      [ "$RC" -eq 0 ] || { tail -10 "$LOG/npm.err" >&2; echo "conformance: npm install newman failed (exit $RC)" >&2; }
     else
       echo "conformance: npm not found: the Microsoft collection cannot run" >&2
     fi
@@ -153,12 +173,12 @@ if wants ext; then
   new_token ext
   note "ext: $SHARED/run.sh (microsoft-postman, okta-spec, okta-crud)"
   rm -rf "$LOG/ext"; mkdir -p "$LOG/ext"
-  t0=$SECONDS; rc=0
+  t0=$SECONDS
   EXT_LOG_DIR="$LOG/ext" EXT_SUITES_DIR="$EXT_DIR" PYTHON="$PY" \
-    timeout -k 10 "$SUITE_TIMEOUT" bash "$SHARED/run.sh" "$BASE" "$TOKEN" >"$LOG/ext-run.txt" 2>&1 || rc=$?
-  suite_done ext "$t0" "$rc"
+    run_timed "$SUITE_TIMEOUT" "$LOG/ext-run.txt" "$LOG/ext-run.err" bash "$SHARED/run.sh" "$BASE" "$TOKEN"
+  suite_done ext "$t0" "$RC"   # run.sh exits 1 when any check failed
   : >"$LOG/ext.tsv"
-  [ "$rc" -ne 124 ] || missing ext "run.sh timed out after ${SUITE_TIMEOUT}s"
+  [ "$RC" -le 1 ] || missing ext "run.sh exit $RC (124 = timeout after ${SUITE_TIMEOUT}s); see $LOG/ext-run.*"
   "$PY" "$HERE/results.py" ext "$LOG/ext" "$SHARED" >>"$LOG/ext.tsv" \
     || missing ext "could not parse the logs in $LOG/ext"
   RESULTS+=("$LOG/ext.tsv")
@@ -167,24 +187,24 @@ fi
 if wants scim2-tester; then
   new_token scim2-tester
   note "scim2-tester: check_server()"
-  t0=$SECONDS; rc=0
+  t0=$SECONDS
   : >"$LOG/scim2-tester.tsv"
-  timeout -k 10 "$SUITE_TIMEOUT" "$VENV/bin/python" "$HERE/scim2_tester_run.py" "$BASE" "$TOKEN" \
-    "$LOG/scim2-tester.tsv" --log "$LOG/scim2-tester.txt" >"$LOG/scim2-tester.stderr" 2>&1 || rc=$?
-  suite_done scim2-tester "$t0" "$rc"
-  [ "$rc" -eq 0 ] || missing scim2-tester "scim2_tester_run.py exit $rc (124 = timeout); see $LOG/scim2-tester.stderr"
+  run_timed "$SUITE_TIMEOUT" "$LOG/scim2-tester.stdout" "$LOG/scim2-tester.stderr" "$VENV/bin/python" \
+    "$HERE/scim2_tester_run.py" "$BASE" "$TOKEN" "$LOG/scim2-tester.tsv" --log "$LOG/scim2-tester.txt"
+  suite_done scim2-tester "$t0" "$RC"
+  [ "$RC" -eq 0 ] || missing scim2-tester "scim2_tester_run.py exit $RC (124 = timeout); see $LOG/scim2-tester.stderr"
   RESULTS+=("$LOG/scim2-tester.tsv")
 fi
 
 if wants scim-sanity; then
   new_token scim-sanity
   note "scim-sanity: probe (strict mode)"
-  t0=$SECONDS; rc=0
+  t0=$SECONDS
   : >"$LOG/scim-sanity.tsv"
-  timeout -k 10 "$SUITE_TIMEOUT" "$VENV/bin/scim-sanity" probe "$BASE" --token "$TOKEN" \
-    --i-accept-side-effects --json-output --timeout 30 >"$LOG/scim-sanity.json" 2>"$LOG/scim-sanity.stderr" || rc=$?
-  suite_done scim-sanity "$t0" "$rc"   # exit 1 just means some check failed
-  [ "$rc" -le 1 ] || missing scim-sanity "scim-sanity probe exit $rc (124 = timeout); see $LOG/scim-sanity.stderr"
+  run_timed "$SUITE_TIMEOUT" "$LOG/scim-sanity.json" "$LOG/scim-sanity.stderr" "$VENV/bin/scim-sanity" probe \
+    "$BASE" --token "$TOKEN" --i-accept-side-effects --json-output --timeout 30
+  suite_done scim-sanity "$t0" "$RC"   # exit 1 just means some check failed
+  [ "$RC" -le 1 ] || missing scim-sanity "scim-sanity probe exit $RC (124 = timeout); see $LOG/scim-sanity.stderr"
   "$PY" "$HERE/results.py" sanity "$LOG/scim-sanity.json" >>"$LOG/scim-sanity.tsv" \
     || missing scim-sanity "could not parse $LOG/scim-sanity.json"
   RESULTS+=("$LOG/scim-sanity.tsv")

@@ -10,3 +10,5 @@ pub mod eval;
 pub mod resolve;
 pub mod resource;
 pub mod patch;
+pub mod list;
+pub mod projection;
