@@ -18,7 +18,7 @@
 #      /tmp/muster-conformance.* dir), CONFORMANCE_EXPECTED (default scripts/conformance/expected-failures.txt),
 #      CONFORMANCE_SUITES (default "ext scim2-tester scim-sanity"), CONFORMANCE_SHARED (default
 #      <repo>/../shared/conformance), EXT_SUITES_DIR (newman install dir, default /tmp/ext-suites),
-#      CONFORMANCE_START_TIMEOUT (s, default 30), CONFORMANCE_SUITE_TIMEOUT (s per suite, default 900),
+#      CONFORMANCE_START_TIMEOUT (s, default 30), CONFORMANCE_SUITE_TIMEOUT (s per suite, default 600),
 #      CONFORMANCE_VERBOSE=1 (also list warnings), CONFORMANCE_KEEP_DATA=1 (keep the data dir), PYTHON.
 set -euo pipefail
 
@@ -30,8 +30,9 @@ VENV="${CONFORMANCE_VENV:-$REPO/.venv-conformance}"
 EXPECTED="${CONFORMANCE_EXPECTED:-$HERE/expected-failures.txt}"
 SUITES="${CONFORMANCE_SUITES:-ext scim2-tester scim-sanity}"
 START_TIMEOUT="${CONFORMANCE_START_TIMEOUT:-30}"
-SUITE_TIMEOUT="${CONFORMANCE_SUITE_TIMEOUT:-900}"
+SUITE_TIMEOUT="${CONFORMANCE_SUITE_TIMEOUT:-600}"
 EXT_DIR="${EXT_SUITES_DIR:-/tmp/ext-suites}"
+export PYTHONDONTWRITEBYTECODE=1   # keep scripts/conformance/ free of __pycache__
 NEWMAN_VERSION="6.2.2"
 
 die() { echo "conformance: error: $*" >&2; exit 2; }
@@ -52,6 +53,7 @@ DATA="$(mktemp -d /tmp/muster-conformance-data.XXXXXX)"
 SERVER_PID=""
 
 CHILD=""   # the long-running step in progress (a `timeout` process), stopped on exit too
+# shellcheck disable=SC2317  # (invoked by the EXIT trap)
 cleanup() {
   local rc=$?
   trap - INT TERM
@@ -101,12 +103,12 @@ if wants scim2-tester || wants scim-sanity; then
     note "installing checkers into $VENV (scripts/conformance/requirements.txt)"
     if [ ! -x "$VENV/bin/python" ]; then
       run_timed 300 "$LOG/venv.log" "$LOG/venv.log" "$PY" -m venv "$VENV"
-      [ "$RC" -eq 0 ] || { tail -5 "$LOG/venv.log" >&2; die "could not create venv $VENV (python3-venv missing?)"; }
+      [ "$RC" -eq 0 ] || { tail -n 5 "$LOG/venv.log" >&2; die "could not create venv $VENV (python3-venv missing?)"; }
     fi
     run_timed 900 "$LOG/pip.log" "$LOG/pip.err" "$VENV/bin/python" -m pip install \
       --disable-pip-version-check --no-input --timeout 60 --retries 3 -r "$HERE/requirements.txt"
     if [ "$RC" -ne 0 ]; then
-      tail -15 "$LOG/pip.log" "$LOG/pip.err" >&2; die "pip install failed (exit $RC; logs: $LOG/pip.*)"
+      tail -n 15 "$LOG/pip.log" "$LOG/pip.err" >&2; die "pip install failed (exit $RC; logs: $LOG/pip.*)"
     fi
     cp "$HERE/requirements.txt" "$stamp"
   fi
@@ -120,7 +122,7 @@ if wants ext; then
       mkdir -p "$EXT_DIR"
       run_timed 600 "$LOG/npm.log" "$LOG/npm.err" npm install --prefix "$EXT_DIR" --no-audit --no-fund \
         --no-save "newman@$NEWMAN_VERSION"
-      [ "$RC" -eq 0 ] || { tail -10 "$LOG/npm.err" >&2; echo "conformance: npm install newman failed (exit $RC)" >&2; }
+      [ "$RC" -eq 0 ] || { tail -n 10 "$LOG/npm.err" >&2; echo "conformance: npm install newman failed (exit $RC)" >&2; }
     else
       echo "conformance: npm not found: the Microsoft collection cannot run" >&2
     fi
@@ -138,11 +140,11 @@ while :; do
   BASE="$(sed -n 's#.*SCIM base URL: \(https\{0,1\}://[^[:space:]]*\).*#\1#p' "$LOG/server.stdout" | head -n1)"
   [ -n "$BASE" ] && break
   if ! kill -0 "$SERVER_PID" 2>/dev/null; then
-    tail -20 "$LOG/server.stdout" "$LOG/server.stderr" >&2 || true
+    tail -n 20 "$LOG/server.stdout" "$LOG/server.stderr" >&2 || true
     SERVER_PID=""; die "muster serve exited before printing 'SCIM base URL: ...'"
   fi
   if [ "$SECONDS" -ge "$deadline" ]; then
-    tail -20 "$LOG/server.stdout" "$LOG/server.stderr" >&2 || true
+    tail -n 20 "$LOG/server.stdout" "$LOG/server.stderr" >&2 || true
     die "no 'SCIM base URL: ...' line from muster serve within ${START_TIMEOUT}s"
   fi
   sleep 0.2
@@ -154,9 +156,9 @@ note "server pid $SERVER_PID, base URL $BASE"
 new_token() {
   local tenant="conf-$1" out
   timeout 30 "$MUSTER" tenant create "$tenant" --data "$DATA" >>"$LOG/cli.log" 2>&1 \
-    || { tail -5 "$LOG/cli.log" >&2; die "muster tenant create $tenant failed"; }
+    || { tail -n 5 "$LOG/cli.log" >&2; die "muster tenant create $tenant failed"; }
   out="$(timeout 30 "$MUSTER" token create --tenant "$tenant" --data "$DATA" 2>>"$LOG/cli.log")" \
-    || { tail -5 "$LOG/cli.log" >&2; die "muster token create --tenant $tenant failed"; }
+    || { tail -n 5 "$LOG/cli.log" >&2; die "muster token create --tenant $tenant failed"; }
   TOKEN="$(printf '%s\n' "$out" | sed '/^[[:space:]]*$/d' | tail -n1 | tr -d '[:space:]')"
   [ -n "$TOKEN" ] || die "muster token create --tenant $tenant printed no token"
   echo "tenant $tenant: token created" >>"$LOG/cli.log"
@@ -213,12 +215,12 @@ fi
 [ "${#RESULTS[@]}" -gt 0 ] || die "no suite selected (CONFORMANCE_SUITES='$SUITES')"
 if ! kill -0 "$SERVER_PID" 2>/dev/null; then
   echo "conformance: WARNING: muster serve is no longer running (crashed during the suites?)" >&2
-  tail -20 "$LOG/server.stderr" >&2 || true
+  tail -n 20 "$LOG/server.stderr" >&2 || true
 fi
 
 # ---------------------------------------------------------------- verdict
+echo "conformance logs: $LOG"
 echo
 rc=0
 "$PY" "$HERE/results.py" compare --expected "$EXPECTED" ${CONFORMANCE_VERBOSE:+-v} "${RESULTS[@]}" || rc=$?
-echo "conformance logs: $LOG"
 exit "$rc"

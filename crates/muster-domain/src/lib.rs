@@ -1,1 +1,7 @@
-//! placeholder
+//! muster's use cases and invariants, over the [`store::Store`] trait: no HTTP, no SQL.
+
+pub mod model;
+pub mod query;
+pub mod service;
+pub mod store;
+pub mod tokens;

@@ -1,0 +1,414 @@
+//! The SCIM use cases, independent of HTTP: what `POST /Users`, `PATCH /Groups/{id}` and
+//! friends mean, in terms of the schema engine and the store.
+
+use crate::model::{Load, Mode, NewResource, Stored, Tenant, Update};
+use crate::query::{resolve_filter, resolve_sort};
+use crate::store::{ListQuery, PageReq, Store, StoreError};
+use muster_scim::filter::Filter;
+use muster_scim::list::list_response;
+use muster_scim::patch::{self, MemberChange};
+use muster_scim::projection::Projection;
+use muster_scim::resource::{self, Meta};
+use muster_scim::schema::{ResourceKind, ResourceType};
+use muster_scim::{ScimError, ScimResult};
+use serde_json::{Map, Value, json};
+use std::sync::Arc;
+
+/// Server limits, advertised in `/ServiceProviderConfig` and enforced.
+#[derive(Debug, Clone)]
+pub struct Limits {
+    pub default_page_size: u64,
+    pub max_page_size: u64,
+    pub bulk_max_operations: usize,
+    pub bulk_max_payload: usize,
+    pub max_body: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            default_page_size: 100,
+            max_page_size: 1000,
+            bulk_max_operations: 1000,
+            bulk_max_payload: 4 * 1024 * 1024,
+            max_body: 4 * 1024 * 1024,
+        }
+    }
+}
+
+/// Who is asking, and the base URL their resources' `location`s are relative to.
+#[derive(Debug, Clone)]
+pub struct Ctx {
+    pub tenant: Tenant,
+    pub base_url: String,
+}
+
+/// A resource as answered: its JSON, ETag and location.
+#[derive(Debug, Clone)]
+pub struct Rendered {
+    pub body: Value,
+    pub etag: String,
+    pub location: String,
+}
+
+/// Query parameters of a list or `.search`, as sent.
+#[derive(Debug, Clone, Default)]
+pub struct ListParams {
+    pub filter: Option<String>,
+    pub sort_by: Option<String>,
+    pub sort_order: Option<String>,
+    pub start_index: Option<String>,
+    pub count: Option<String>,
+    pub cursor: Option<String>,
+    pub attributes: Option<String>,
+    pub excluded_attributes: Option<String>,
+}
+
+#[derive(Clone)]
+pub struct Scim {
+    pub store: Arc<dyn Store>,
+    pub limits: Limits,
+}
+
+/// Parses an `If-Match` value: `None` for absent or `*`; a version that never matches for
+/// anything that is not one of our ETags.
+pub fn parse_if_match(v: Option<&str>) -> Option<i64> {
+    let v = v?.trim();
+    if v == "*" {
+        return None;
+    }
+    let inner = v.trim_start_matches("W/").trim_matches('"');
+    Some(inner.parse().unwrap_or(-1))
+}
+
+fn kind_name(kind: ResourceKind) -> &'static str {
+    ResourceType::of(kind).name
+}
+
+impl Scim {
+    pub fn new(store: Arc<dyn Store>, limits: Limits) -> Self {
+        Scim { store, limits }
+    }
+
+    fn map_err(&self, kind: ResourceKind, id: &str, e: StoreError, data: Option<&Map<String, Value>>) -> ScimError {
+        match e {
+            StoreError::NotFound => ScimError::not_found(format!("{} {id} not found", kind_name(kind))),
+            StoreError::VersionMismatch => ScimError::precondition_failed(format!(
+                "{} {id} has changed since the version in If-Match; read it again",
+                kind_name(kind)
+            )),
+            StoreError::Conflict(field) => {
+                let value = data.and_then(|d| d.get(field.as_str())).and_then(Value::as_str).unwrap_or_default();
+                ScimError::uniqueness(format!(
+                    "{field} \"{value}\" is already in use in this tenant (compared ignoring case)"
+                ))
+            }
+            StoreError::Scim(e) => e,
+            StoreError::Internal(msg) => {
+                tracing::error!(error = %msg, "store failure");
+                ScimError::internal()
+            }
+        }
+    }
+
+    fn check_create_allowed(ctx: &Ctx, kind: ResourceKind) -> ScimResult<()> {
+        if kind == ResourceKind::User && ctx.tenant.mode == Mode::ScimGroups {
+            return Err(ScimError::forbidden(
+                "this tenant is in 'scim-groups' mode: SCIM manages groups only, and users must already exist in muster",
+            ));
+        }
+        Ok(())
+    }
+
+    pub fn location(ctx: &Ctx, kind: ResourceKind, id: &str) -> String {
+        format!("{}{}/{id}", ctx.base_url, ResourceType::of(kind).endpoint)
+    }
+
+    /// The JSON representation of a stored resource, projected.
+    pub fn render(ctx: &Ctx, kind: ResourceKind, s: &Stored, proj: &Projection) -> Rendered {
+        let rt = ResourceType::of(kind);
+        let location = Self::location(ctx, kind, &s.id);
+        let meta = Meta {
+            created: s.created.clone(),
+            last_modified: s.last_modified.clone(),
+            version: s.version,
+            location: location.clone(),
+        };
+        let mut body = resource::render(rt, &s.id, &s.data, &meta);
+        if let Some(obj) = body.as_object_mut() {
+            let meta = obj.remove("meta");
+            if let Some(members) = s.members.as_ref().filter(|m| !m.is_empty()) {
+                let list: Vec<Value> = members
+                    .iter()
+                    .map(|m| {
+                        let mut v = json!({
+                            "value": m.id,
+                            "$ref": Self::location(ctx, m.kind, &m.id),
+                            "type": kind_name(m.kind),
+                        });
+                        if let (Some(d), Some(o)) = (&m.display, v.as_object_mut()) {
+                            o.insert("display".into(), json!(d));
+                        }
+                        v
+                    })
+                    .collect();
+                obj.insert("members".into(), Value::Array(list));
+            }
+            if let Some(groups) = s.groups.as_ref().filter(|g| !g.is_empty()) {
+                let list: Vec<Value> = groups
+                    .iter()
+                    .map(|g| {
+                        json!({
+                            "value": g.id,
+                            "$ref": Self::location(ctx, ResourceKind::Group, &g.id),
+                            "display": g.display,
+                            "type": "direct",
+                        })
+                    })
+                    .collect();
+                obj.insert("groups".into(), Value::Array(list));
+            }
+            if let Some(meta) = meta {
+                obj.insert("meta".into(), meta);
+            }
+        }
+        proj.apply(rt, &mut body);
+        Rendered { body, etag: resource::etag(s.version), location }
+    }
+
+    fn load_for(kind: ResourceKind, proj: &Projection) -> Load {
+        Load {
+            members: kind == ResourceKind::Group && proj.wants("members"),
+            groups: kind == ResourceKind::User && proj.wants("groups"),
+        }
+    }
+
+    /// Splits a normalised group body into its document and member ids.
+    fn split_members(kind: ResourceKind, data: &mut Map<String, Value>) -> Option<Vec<Value>> {
+        if kind != ResourceKind::Group {
+            return None;
+        }
+        match data.remove("members") {
+            Some(Value::Array(a)) => Some(a),
+            _ => Some(Vec::new()),
+        }
+    }
+
+    pub async fn create(&self, ctx: &Ctx, kind: ResourceKind, body: &Value, proj: &Projection) -> ScimResult<Rendered> {
+        Self::check_create_allowed(ctx, kind)?;
+        let rt = ResourceType::of(kind);
+        let mut data = resource::normalize(rt, body)?;
+        let members = Self::split_members(kind, &mut data).unwrap_or_default();
+        let ids = member_ids(&members)?;
+        let has_members = !ids.is_empty();
+        let t = &ctx.tenant.id;
+        let mut stored = self
+            .store
+            .create(t, kind, NewResource { data: data.clone(), members: ids })
+            .await
+            .map_err(|e| self.map_err(kind, "", e, Some(&data)))?;
+        let load = Self::load_for(kind, proj);
+        if has_members && load.members {
+            stored = self.store.get(t, kind, &stored.id, load).await.map_err(|e| self.map_err(kind, "", e, None))?;
+        }
+        Ok(Self::render(ctx, kind, &stored, proj))
+    }
+
+    pub async fn get(&self, ctx: &Ctx, kind: ResourceKind, id: &str, proj: &Projection) -> ScimResult<Rendered> {
+        let s = self
+            .store
+            .get(&ctx.tenant.id, kind, id, Self::load_for(kind, proj))
+            .await
+            .map_err(|e| self.map_err(kind, id, e, None))?;
+        Ok(Self::render(ctx, kind, &s, proj))
+    }
+
+    /// PUT (RFC 7644 §3.5.1): the body replaces every writable attribute, members included.
+    pub async fn replace(
+        &self,
+        ctx: &Ctx,
+        kind: ResourceKind,
+        id: &str,
+        body: &Value,
+        if_match: Option<&str>,
+        proj: &Projection,
+    ) -> ScimResult<Rendered> {
+        let rt = ResourceType::of(kind);
+        let mut data = resource::normalize(rt, body)?;
+        let members = Self::split_members(kind, &mut data);
+        let mut changes = Vec::new();
+        if let Some(m) = members {
+            member_ids(&m)?;
+            changes.push(MemberChange::Replace(m));
+        }
+        let new_data = data.clone();
+        let mut mutate = move |_: &Stored| Ok(Update { data: new_data.clone(), members: changes.clone() });
+        let s = self
+            .store
+            .update(&ctx.tenant.id, kind, id, parse_if_match(if_match), Self::load_for(kind, proj), &mut mutate)
+            .await
+            .map_err(|e| self.map_err(kind, id, e, Some(&data)))?;
+        Ok(Self::render(ctx, kind, &s, proj))
+    }
+
+    /// PATCH (RFC 7644 §3.5.2). With `proj` the new resource is loaded and rendered; without,
+    /// only the new ETag is known (the HTTP layer answers 204).
+    pub async fn patch(
+        &self,
+        ctx: &Ctx,
+        kind: ResourceKind,
+        id: &str,
+        body: &Value,
+        if_match: Option<&str>,
+        proj: Option<&Projection>,
+    ) -> ScimResult<Rendered> {
+        let rt = ResourceType::of(kind);
+        let ops = patch::parse_request(body)?;
+        let mut patched_data: Option<Map<String, Value>> = None;
+        let mut mutate = |cur: &Stored| {
+            let p = patch::apply(rt, &cur.data, &ops)?;
+            for change in &p.members {
+                if let MemberChange::Add(m) | MemberChange::Replace(m) = change {
+                    member_ids(m)?;
+                }
+            }
+            patched_data = Some(p.resource.clone());
+            Ok(Update { data: p.resource, members: p.members })
+        };
+        let load = proj.map(|p| Self::load_for(kind, p)).unwrap_or_default();
+        let result = self.store.update(&ctx.tenant.id, kind, id, parse_if_match(if_match), load, &mut mutate).await;
+        let s = result.map_err(|e| self.map_err(kind, id, e, patched_data.as_ref()))?;
+        let default = Projection::default();
+        Ok(Self::render(ctx, kind, &s, proj.unwrap_or(&default)))
+    }
+
+    pub async fn delete(&self, ctx: &Ctx, kind: ResourceKind, id: &str, if_match: Option<&str>) -> ScimResult<()> {
+        self.store
+            .delete(&ctx.tenant.id, kind, id, parse_if_match(if_match))
+            .await
+            .map_err(|e| self.map_err(kind, id, e, None))
+    }
+
+    fn page(&self, p: &ListParams) -> ScimResult<PageReq> {
+        let int = |name: &str, v: &Option<String>| -> ScimResult<Option<i64>> {
+            match v.as_deref().map(str::trim) {
+                None | Some("") => Ok(None),
+                Some(s) => s
+                    .parse::<i64>()
+                    .map(Some)
+                    .map_err(|_| ScimError::invalid_value(format!("{name} must be an integer, not \"{s}\""))),
+            }
+        };
+        let count = int("count", &p.count)?
+            .map(|c| c.clamp(0, self.limits.max_page_size as i64) as u64)
+            .unwrap_or(self.limits.default_page_size);
+        if let Some(cursor) = &p.cursor {
+            if p.start_index.is_some() {
+                return Err(ScimError::invalid_value("use either startIndex or cursor, not both"));
+            }
+            let cursor = if cursor.is_empty() { None } else { Some(cursor.clone()) };
+            return Ok(PageReq::Cursor { cursor, count });
+        }
+        // RFC 7644 §3.4.2.4: a startIndex below 1 is read as 1.
+        let start = int("startIndex", &p.start_index)?.unwrap_or(1).max(1) as u64;
+        Ok(PageReq::Index { start, count })
+    }
+
+    fn query(&self, kind: ResourceKind, p: &ListParams, page: PageReq, proj: &Projection) -> ScimResult<ListQuery> {
+        let rt = ResourceType::of(kind);
+        let filter = match p.filter.as_deref().map(str::trim) {
+            None | Some("") => None,
+            Some(f) => Some(resolve_filter(rt, &Filter::parse(f)?)?),
+        };
+        let sort = match p.sort_by.as_deref().map(str::trim) {
+            None | Some("") => None,
+            Some(s) => Some(resolve_sort(rt, s)?),
+        };
+        let descending = match p.sort_order.as_deref().map(str::trim) {
+            None | Some("") => false,
+            Some(o) if o.eq_ignore_ascii_case("ascending") => false,
+            Some(o) if o.eq_ignore_ascii_case("descending") => true,
+            Some(o) => {
+                return Err(ScimError::invalid_value(format!(
+                    "sortOrder must be \"ascending\" or \"descending\", not \"{o}\""
+                )));
+            }
+        };
+        Ok(ListQuery { filter, sort, descending, page, load: Self::load_for(kind, proj) })
+    }
+
+    pub async fn list(&self, ctx: &Ctx, kind: ResourceKind, p: &ListParams) -> ScimResult<Value> {
+        let rt = ResourceType::of(kind);
+        let proj = Projection::parse(rt, p.attributes.as_deref(), p.excluded_attributes.as_deref());
+        let page = self.page(p)?;
+        let q = self.query(kind, p, page.clone(), &proj)?;
+        let result = self.store.list(&ctx.tenant.id, kind, &q).await.map_err(|e| self.map_err(kind, "", e, None))?;
+        let items = result.items.iter().map(|s| Self::render(ctx, kind, s, &proj).body).collect();
+        let start = match page {
+            PageReq::Index { start, .. } => Some(start),
+            PageReq::Cursor { .. } => None,
+        };
+        Ok(list_response(items, result.total, start, result.next_cursor))
+    }
+
+    /// `POST /.search` at the root (RFC 7644 §3.4.3): users, then groups. A filter that names
+    /// attributes only one type has matches nothing of the other type.
+    pub async fn search_all(&self, ctx: &Ctx, p: &ListParams) -> ScimResult<Value> {
+        if p.cursor.is_some() {
+            return Err(ScimError::invalid_value("cursor paging is per resource type: search /Users or /Groups"));
+        }
+        let PageReq::Index { start, count } = self.page(p)? else {
+            return Err(ScimError::internal());
+        };
+        let mut kinds = Vec::new();
+        let mut first_err = None;
+        for kind in [ResourceKind::User, ResourceKind::Group] {
+            let proj = Projection::parse(ResourceType::of(kind), p.attributes.as_deref(), p.excluded_attributes.as_deref());
+            match self.query(kind, p, PageReq::Index { start: 1, count: 0 }, &proj) {
+                Ok(q) => kinds.push((kind, q, proj)),
+                Err(e) => first_err = first_err.or(Some(e)),
+            }
+        }
+        if kinds.is_empty() {
+            return Err(first_err.unwrap_or_else(ScimError::internal));
+        }
+        let mut totals = Vec::new();
+        for (kind, q, _) in &kinds {
+            let r = self.store.list(&ctx.tenant.id, *kind, q).await.map_err(|e| self.map_err(*kind, "", e, None))?;
+            totals.push(r.total);
+        }
+        let total: u64 = totals.iter().sum();
+        let mut items = Vec::new();
+        let mut offset = start - 1; // into the concatenation
+        let mut remaining = count;
+        for ((kind, q, proj), n) in kinds.into_iter().zip(totals) {
+            if remaining == 0 {
+                break;
+            }
+            if offset >= n {
+                offset -= n;
+                continue;
+            }
+            let mut q = q;
+            q.page = PageReq::Index { start: offset + 1, count: remaining };
+            let r = self.store.list(&ctx.tenant.id, kind, &q).await.map_err(|e| self.map_err(kind, "", e, None))?;
+            remaining -= r.items.len() as u64;
+            offset = 0;
+            items.extend(r.items.iter().map(|s| Self::render(ctx, kind, s, &proj).body));
+        }
+        Ok(list_response(items, total, Some(start), None))
+    }
+}
+
+/// Member ids of normalised member objects; every member needs a `value`.
+fn member_ids(members: &[Value]) -> ScimResult<Vec<String>> {
+    members
+        .iter()
+        .map(|m| {
+            m.get("value")
+                .and_then(Value::as_str)
+                .map(str::to_string)
+                .ok_or_else(|| ScimError::invalid_value("every member needs a 'value' with the member's id"))
+        })
+        .collect()
+}
