@@ -1,0 +1,284 @@
+//! The one place dynamic SQL is written: the query IR of `muster-domain` emitted as SQL text
+//! with placeholders and a list of bound values. Every client-supplied value is bound; the only
+//! text spliced in comes from the closed IR (column names, schema-validated JSON paths, which
+//! are themselves bound). A small [`Dialect`] covers what differs between SQL engines.
+
+use muster_domain::query::{Column, Cond, Field, JsonPath, SortKey};
+use muster_scim::eval::Operand;
+use muster_scim::filter::CompareOp;
+use muster_scim::resource::format_datetime;
+use muster_scim::schema::{AttrType, ResourceKind};
+
+/// A bound value.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Bind {
+    Text(String),
+    Int(i64),
+    Real(f64),
+}
+
+/// What differs between engines: placeholders and JSON access.
+pub trait Dialect {
+    fn placeholder(n: usize) -> String;
+    /// The scalar at `path` in the JSON column `col`, typed for comparison with `ty`.
+    fn json_scalar(sql: &mut Sql<Self>, col: &str, path: &[String], ty: AttrType)
+    where
+        Self: Sized;
+    /// A table expression yielding the elements of the array at `path` as `alias.value`.
+    fn json_elements(sql: &mut Sql<Self>, col: &str, path: &[String], alias: &str)
+    where
+        Self: Sized;
+    /// The false literal, for wrapping comparisons so NULL never reaches `NOT`.
+    const FALSE: &'static str;
+    /// `instr(` / `strpos(`: position of a substring, 0 when absent.
+    const CONTAINS_OPEN: &'static str;
+    /// Opens the last-n-characters function; [`Dialect::suffix_close`] closes it.
+    const SUFFIX_OPEN: &'static str;
+    fn suffix_close(n: usize) -> String;
+}
+
+/// SQL text and its binds, built left to right.
+#[derive(Debug)]
+pub struct Sql<D> {
+    pub text: String,
+    pub binds: Vec<Bind>,
+    alias: usize,
+    _d: std::marker::PhantomData<D>,
+}
+
+impl<D: Dialect> Default for Sql<D> {
+    fn default() -> Self {
+        Self::new("")
+    }
+}
+
+impl<D: Dialect> Sql<D> {
+    pub fn new(text: &str) -> Self {
+        Sql { text: text.to_string(), binds: Vec::new(), alias: 0, _d: std::marker::PhantomData }
+    }
+    pub fn push(&mut self, s: &str) -> &mut Self {
+        self.text.push_str(s);
+        self
+    }
+    pub fn bind(&mut self, b: Bind) -> &mut Self {
+        self.binds.push(b);
+        let p = D::placeholder(self.binds.len());
+        self.text.push_str(&p);
+        self
+    }
+    pub fn text(&mut self, s: impl Into<String>) -> &mut Self {
+        self.bind(Bind::Text(s.into()))
+    }
+    /// `(?, ?, …)` for a list of texts.
+    pub fn text_list(&mut self, items: &[String]) -> &mut Self {
+        self.push("(");
+        for (i, s) in items.iter().enumerate() {
+            if i > 0 {
+                self.push(", ");
+            }
+            self.text(s.clone());
+        }
+        self.push(")")
+    }
+    fn next_alias(&mut self) -> String {
+        self.alias += 1;
+        format!("e{}", self.alias)
+    }
+}
+
+/// Table and alias names for a resource kind.
+pub struct Table {
+    pub name: &'static str,
+    /// Alias used in list queries.
+    pub alias: &'static str,
+}
+
+pub fn table(kind: ResourceKind) -> Table {
+    match kind {
+        ResourceKind::User => Table { name: "users", alias: "r" },
+        ResourceKind::Group => Table { name: "groups", alias: "r" },
+    }
+}
+
+fn column_name(c: Column) -> &'static str {
+    match c {
+        Column::Id => "r.id",
+        Column::ExternalId => "r.external_id",
+        Column::NameNorm => "r.name_norm",
+        Column::Active => "r.active",
+        Column::Created => "r.created",
+        Column::LastModified => "r.last_modified",
+    }
+}
+
+/// Emits `cond` for rows of `kind` aliased `r` in `tenant`; the result is never NULL.
+pub fn emit_cond<D: Dialect>(sql: &mut Sql<D>, kind: ResourceKind, cond: &Cond) {
+    emit(sql, kind, cond, None);
+}
+
+fn emit<D: Dialect>(sql: &mut Sql<D>, kind: ResourceKind, cond: &Cond, elem: Option<&str>) {
+    match cond {
+        Cond::Const(true) => {
+            sql.push("(1 = 1)");
+        }
+        Cond::Const(false) => {
+            sql.push("(1 = 0)");
+        }
+        Cond::And(a, b) | Cond::Or(a, b) => {
+            let op = if matches!(cond, Cond::And(..)) { " AND " } else { " OR " };
+            sql.push("(");
+            emit(sql, kind, a, elem);
+            sql.push(op);
+            emit(sql, kind, b, elem);
+            sql.push(")");
+        }
+        Cond::Not(a) => {
+            sql.push("(NOT ");
+            emit(sql, kind, a, elem);
+            sql.push(")");
+        }
+        Cond::Cmp { field, op, value } => {
+            sql.push("COALESCE((");
+            compare(sql, field, *op, value, elem);
+            sql.push("), ").push(D::FALSE).push(")");
+        }
+        Cond::Present(field) => {
+            sql.push("COALESCE((");
+            match field {
+                Field::Column(c) => {
+                    let c = column_name(*c);
+                    sql.push(&format!("{c} IS NOT NULL AND {c} <> ''"));
+                }
+                Field::Json(p) => {
+                    sql.push("COALESCE(");
+                    D::json_scalar(sql, "r.search", &p.segments, AttrType::String);
+                    sql.push(", '') <> ''");
+                }
+                Field::Elem(p) => {
+                    let alias = elem.unwrap_or("e");
+                    sql.push("COALESCE(");
+                    D::json_scalar(sql, &format!("{alias}.value"), &p.segments, AttrType::String);
+                    sql.push(", '') <> ''");
+                }
+            }
+            sql.push("), ").push(D::FALSE).push(")");
+        }
+        Cond::Any { array, cond } => {
+            let alias = sql.next_alias();
+            sql.push("EXISTS (SELECT 1 FROM ");
+            D::json_elements(sql, "r.search", &array.segments, &alias);
+            sql.push(" WHERE ");
+            emit(sql, kind, cond, Some(&alias));
+            sql.push(")");
+        }
+        Cond::HasMember(id) => {
+            sql.push("r.id IN (SELECT m.group_id FROM group_members m WHERE m.tenant_id = r.tenant_id AND m.member_id = ");
+            sql.text(id.clone());
+            sql.push(")");
+        }
+        Cond::HasMembers => {
+            sql.push("EXISTS (SELECT 1 FROM group_members m WHERE m.tenant_id = r.tenant_id AND m.group_id = r.id)");
+        }
+        Cond::InGroup(id) => {
+            sql.push("r.id IN (SELECT m.member_id FROM group_members m WHERE m.tenant_id = r.tenant_id AND m.group_id = ");
+            sql.text(id.clone());
+            sql.push(")");
+        }
+        Cond::InAnyGroup => {
+            sql.push("EXISTS (SELECT 1 FROM group_members m WHERE m.tenant_id = r.tenant_id AND m.member_id = r.id)");
+        }
+    }
+}
+
+fn operand_bind(value: &Operand) -> Bind {
+    match value {
+        Operand::Str(s) => Bind::Text(s.clone()),
+        Operand::Num(n) => Bind::Real(*n),
+        Operand::Bool(b) => Bind::Int(i64::from(*b)),
+        // Promoted dates are written by format_datetime, so they compare as text; JSON dates
+        // too when the client sent UTC with the same precision.
+        Operand::Date(d) => Bind::Text(format_datetime(*d)),
+    }
+}
+
+fn lhs<D: Dialect>(sql: &mut Sql<D>, field: &Field, elem: Option<&str>) {
+    match field {
+        Field::Column(c) => {
+            sql.push(column_name(*c));
+        }
+        Field::Json(JsonPath { segments, ty, .. }) => D::json_scalar(sql, "r.search", segments, *ty),
+        Field::Elem(JsonPath { segments, ty, .. }) => {
+            let alias = elem.unwrap_or("e");
+            D::json_scalar(sql, &format!("{alias}.value"), segments, *ty)
+        }
+    }
+}
+
+fn compare<D: Dialect>(sql: &mut Sql<D>, field: &Field, op: CompareOp, value: &Operand, elem: Option<&str>) {
+    match (op, value) {
+        (CompareOp::Co, Operand::Str(s)) => {
+            sql.push(D::CONTAINS_OPEN);
+            lhs(sql, field, elem);
+            sql.push(", ");
+            sql.text(s.clone());
+            sql.push(") > 0");
+        }
+        (CompareOp::Sw, Operand::Str(s)) => {
+            // A range, so a prefix search on an indexed column uses the index.
+            lhs(sql, field, elem);
+            sql.push(" >= ");
+            sql.text(s.clone());
+            sql.push(" AND ");
+            lhs(sql, field, elem);
+            sql.push(" < ");
+            sql.text(format!("{s}\u{10FFFF}"));
+        }
+        (CompareOp::Ew, Operand::Str(s)) => {
+            if s.is_empty() {
+                lhs(sql, field, elem);
+                sql.push(" IS NOT NULL");
+            } else {
+                sql.push(D::SUFFIX_OPEN);
+                lhs(sql, field, elem);
+                sql.push(&D::suffix_close(s.chars().count()));
+                sql.push(" = ");
+                sql.text(s.clone());
+            }
+        }
+        (op, v) => {
+            let sym = match op {
+                CompareOp::Eq | CompareOp::Co | CompareOp::Sw | CompareOp::Ew => "=",
+                CompareOp::Ne => "<>",
+                CompareOp::Gt => ">",
+                CompareOp::Ge => ">=",
+                CompareOp::Lt => "<",
+                CompareOp::Le => "<=",
+            };
+            lhs(sql, field, elem);
+            sql.push(&format!(" {sym} "));
+            sql.bind(operand_bind(v));
+        }
+    }
+}
+
+/// `ORDER BY` for a sort key (missing values last), always ending with `seq` so pages are stable.
+pub fn emit_order<D: Dialect>(sql: &mut Sql<D>, sort: Option<&SortKey>, descending: bool) {
+    let dir = if descending { "DESC" } else { "ASC" };
+    sql.push(" ORDER BY ");
+    match sort {
+        None => {}
+        Some(SortKey::Column(c)) => {
+            let c = column_name(*c);
+            sql.push(&format!("({c} IS NULL), {c} {dir}, "));
+        }
+        Some(SortKey::Json(p)) => {
+            sql.push("(");
+            D::json_scalar(sql, "r.search", &p.segments, p.ty);
+            sql.push(" IS NULL), ");
+            D::json_scalar(sql, "r.search", &p.segments, p.ty);
+            sql.push(&format!(" {dir}, "));
+        }
+    }
+    sql.push(&format!("r.seq {dir}"));
+}
+
