@@ -62,6 +62,9 @@ pub type Mutation<'a> = &'a mut (dyn FnMut(&Stored) -> Result<Update, ScimError>
 
 #[async_trait]
 pub trait Store: Send + Sync + 'static {
+    /// Whether the store answers and its schema is current (readiness).
+    async fn ready(&self) -> bool;
+
     async fn create_tenant(&self, name: &str, mode: Mode) -> StoreResult<Tenant>;
     async fn tenant_by_name(&self, name: &str) -> StoreResult<Option<Tenant>>;
     async fn list_tenants(&self) -> StoreResult<Vec<Tenant>>;

@@ -133,11 +133,6 @@ impl SqliteStore {
         tx.commit().await.map_err(internal)
     }
 
-    /// Whether the store answers and its migrations are all applied (readiness).
-    pub async fn ready(&self) -> bool {
-        let n: Result<i64, _> = sqlx::query_scalar("SELECT COUNT(*) FROM schema_migrations").fetch_one(&self.reader).await;
-        n.is_ok_and(|n| n as usize >= MIGRATIONS.len())
-    }
 }
 
 fn tenant_row(r: &SqliteRow) -> StoreResult<Tenant> {
@@ -167,6 +162,11 @@ const TOKEN_COLUMNS: &str =
 
 #[async_trait]
 impl muster_domain::store::Store for SqliteStore {
+    async fn ready(&self) -> bool {
+        let n: Result<i64, _> = sqlx::query_scalar("SELECT COUNT(*) FROM schema_migrations").fetch_one(&self.reader).await;
+        n.is_ok_and(|n| n as usize >= MIGRATIONS.len())
+    }
+
     async fn create_tenant(&self, name: &str, mode: Mode) -> StoreResult<Tenant> {
         let t = Tenant { id: TenantId(uuid::Uuid::new_v4().to_string()), name: name.to_string(), mode, created: now() };
         let r = sqlx::query("INSERT INTO tenants (id, name, name_norm, mode, created) VALUES (?, ?, ?, ?, ?)")

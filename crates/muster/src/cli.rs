@@ -1,0 +1,153 @@
+//! The command line. Names and flags here are a contract other tools rely on.
+
+use crate::state::AppState;
+use crate::storage::Location;
+use anyhow::{Context, bail};
+use clap::{Args, Parser, Subcommand};
+use muster_domain::model::{Mode, NewToken};
+use muster_domain::service::Limits;
+use std::io::Write;
+use std::path::PathBuf;
+
+#[derive(Parser, Debug)]
+#[command(name = "muster", version, about = "Self-hosted identity directory provisioned over SCIM 2.0")]
+pub struct Cli {
+    #[command(flatten)]
+    pub store: StoreArgs,
+    #[command(subcommand)]
+    pub cmd: Cmd,
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct StoreArgs {
+    /// Directory of the embedded SQLite store [default: ./muster-data]
+    #[arg(long, env = "MUSTER_DATA", global = true)]
+    pub data: Option<PathBuf>,
+    /// Database URL instead of --data (sqlite://PATH)
+    #[arg(long, env = "MUSTER_DATABASE_URL", global = true)]
+    pub database_url: Option<String>,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Cmd {
+    /// Run the server
+    Serve {
+        /// Address to listen on
+        #[arg(long, env = "MUSTER_LISTEN", default_value = "127.0.0.1:8080")]
+        listen: String,
+        /// Public base URL (scheme://host[:port]) when behind a proxy that rewrites Host
+        #[arg(long, env = "MUSTER_PUBLIC_URL")]
+        public_url: Option<String>,
+    },
+    /// Apply database migrations and exit
+    Migrate,
+    /// Manage tenants (organisations)
+    #[command(subcommand)]
+    Tenant(TenantCmd),
+    /// Manage SCIM tokens
+    #[command(subcommand)]
+    Token(TokenCmd),
+}
+
+#[derive(Subcommand, Debug)]
+pub enum TenantCmd {
+    /// Create a tenant; prints its id
+    Create {
+        name: String,
+        /// Provisioning mode
+        #[arg(long, default_value = "scim", value_parser = ["scim", "jit", "scim-groups"])]
+        mode: String,
+    },
+    /// List tenants
+    List,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum TokenCmd {
+    /// Create a SCIM token; the secret is printed once, alone on the last line of stdout
+    Create {
+        #[arg(long)]
+        tenant: String,
+    },
+    /// List a tenant's tokens (never their secrets)
+    List {
+        #[arg(long)]
+        tenant: String,
+    },
+    /// Revoke a token by id or prefix, at once
+    Revoke { id: String },
+}
+
+pub async fn run(cli: Cli) -> anyhow::Result<()> {
+    let location = Location::resolve(cli.store.data.as_deref(), cli.store.database_url.as_deref())?;
+    let store = location.open().await?;
+    let mut out = std::io::stdout().lock();
+    match cli.cmd {
+        Cmd::Serve { listen, public_url } => {
+            drop(out);
+            let state = AppState::new(store, Limits::default(), public_url.clone());
+            let (addr, serve) = crate::server::bind(state, &listen, crate::server::shutdown_signal())
+                .await
+                .with_context(|| format!("listening on {listen}"))?;
+            let origin = public_url.unwrap_or_else(|| format!("http://{addr}"));
+            let data_flag = match &location {
+                Location::Sqlite(p) => p.parent().map(|d| format!(" --data {}", d.display())).unwrap_or_default(),
+            };
+            println!("muster {} listening on http://{addr} ({})", env!("CARGO_PKG_VERSION"), location.describe());
+            println!("SCIM base URL: {}/api/scim/v2", origin.trim_end_matches('/'));
+            println!("Create a tenant and a token for your identity provider:");
+            println!("  muster tenant create acme{data_flag}");
+            println!("  muster token create --tenant acme{data_flag}");
+            tracing::info!(%addr, "serving");
+            serve.await?;
+            tracing::info!("stopped");
+        }
+        Cmd::Migrate => {
+            writeln!(out, "migrations applied ({})", location.describe())?;
+        }
+        Cmd::Tenant(TenantCmd::Create { name, mode }) => {
+            let mode = Mode::parse(&mode).context("unknown mode")?;
+            let name = name.trim();
+            if name.is_empty() {
+                bail!("the tenant name must not be empty");
+            }
+            let t = match store.create_tenant(name, mode).await {
+                Ok(t) => t,
+                Err(muster_domain::store::StoreError::Conflict(_)) => bail!("tenant '{name}' already exists"),
+                Err(e) => return Err(e.into()),
+            };
+            eprintln!("created tenant '{}' (mode {})", t.name, t.mode.as_str());
+            writeln!(out, "{}", t.id)?;
+        }
+        Cmd::Tenant(TenantCmd::List) => {
+            for t in store.list_tenants().await? {
+                writeln!(out, "{}\t{}\t{}\t{}", t.id, t.name, t.mode.as_str(), t.created)?;
+            }
+        }
+        Cmd::Token(TokenCmd::Create { tenant }) => {
+            let t = store.tenant_by_name(&tenant).await?.with_context(|| format!("no tenant named '{tenant}'"))?;
+            let g = muster_domain::tokens::generate();
+            let info = store
+                .create_token(&t.id, &NewToken { id: uuid::Uuid::new_v4().to_string(), hash: g.hash, prefix: g.prefix })
+                .await?;
+            eprintln!("created SCIM token {} ({}) for tenant '{}'", info.id, info.prefix, t.name);
+            eprintln!("The secret below is shown once; muster stores only its hash. Use it as the Bearer token.");
+            writeln!(out, "{}", g.secret)?;
+        }
+        Cmd::Token(TokenCmd::List { tenant }) => {
+            let t = store.tenant_by_name(&tenant).await?.with_context(|| format!("no tenant named '{tenant}'"))?;
+            writeln!(out, "ID\tPREFIX\tCREATED\tLAST USED\tSTATUS")?;
+            for k in store.list_tokens(&t.id).await? {
+                let status = if k.revoked { "revoked" } else { "active" };
+                writeln!(out, "{}\t{}\t{}\t{}\t{status}", k.id, k.prefix, k.created, k.last_used.as_deref().unwrap_or("never"))?;
+            }
+        }
+        Cmd::Token(TokenCmd::Revoke { id }) => {
+            if !store.revoke_token(&id).await? {
+                bail!("no active token with id or prefix '{id}'");
+            }
+            writeln!(out, "revoked {id}")?;
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,26 @@
+//! The SCIM 2.0 service (RFC 7644), mounted under every prefix in [`crate::http::routing::SCIM_PREFIXES`].
+
+pub mod discovery;
+pub mod extract;
+pub mod resources;
+
+use crate::http::error::ApiError;
+use crate::state::AppState;
+use axum::Router;
+use axum::routing::get;
+use muster_scim::ScimError;
+
+pub fn router() -> Router<AppState> {
+    resources::routes::router()
+        .route("/ServiceProviderConfig", get(discovery::spc))
+        .route("/ResourceTypes", get(discovery::resource_types))
+        .route("/ResourceTypes/{name}", get(discovery::resource_type))
+        .route("/Schemas", get(discovery::schemas))
+        .route("/Schemas/{urn}", get(discovery::schema))
+        .route("/Me", axum::routing::any(me))
+}
+
+/// RFC 7644 §3.11: `/Me` is optional; muster's tokens belong to an IdP, not a user.
+async fn me() -> ApiError {
+    ApiError(ScimError::new(501, None, "/Me is not supported: SCIM tokens authenticate an identity provider, not a user"))
+}

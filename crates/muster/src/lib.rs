@@ -1,0 +1,8 @@
+//! The muster server: CLI, HTTP (SCIM), storage selection and telemetry.
+
+pub mod cli;
+pub mod http;
+pub mod server;
+pub mod state;
+pub mod storage;
+pub mod telemetry;

@@ -1,0 +1,51 @@
+//! Where the directory lives: `--data DIR` (SQLite file `DIR/muster.db`, the default
+//! `./muster-data`) or `--database-url`.
+
+use anyhow::{Context, bail};
+use muster_domain::store::Store;
+use muster_store::SqliteStore;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+pub const DEFAULT_DATA_DIR: &str = "muster-data";
+pub const DB_FILE: &str = "muster.db";
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Location {
+    Sqlite(PathBuf),
+}
+
+impl Location {
+    pub fn resolve(data: Option<&Path>, database_url: Option<&str>) -> anyhow::Result<Location> {
+        if let Some(url) = database_url.filter(|u| !u.is_empty()) {
+            if let Some(rest) = url.strip_prefix("sqlite://").or_else(|| url.strip_prefix("sqlite:")) {
+                let path = rest.split('?').next().unwrap_or(rest);
+                return Ok(Location::Sqlite(PathBuf::from(path)));
+            }
+            if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+                bail!("the PostgreSQL store is not available in this build yet; use --data DIR (SQLite)");
+            }
+            bail!("unsupported --database-url '{url}': expected sqlite://PATH");
+        }
+        let dir = data.map(Path::to_path_buf).unwrap_or_else(|| PathBuf::from(DEFAULT_DATA_DIR));
+        Ok(Location::Sqlite(dir.join(DB_FILE)))
+    }
+
+    pub fn describe(&self) -> String {
+        match self {
+            Location::Sqlite(p) => format!("SQLite {}", p.display()),
+        }
+    }
+
+    pub async fn open(&self) -> anyhow::Result<Arc<dyn Store>> {
+        match self {
+            Location::Sqlite(path) => {
+                if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+                    std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+                }
+                let store = SqliteStore::open(path).await.with_context(|| format!("opening {}", path.display()))?;
+                Ok(Arc::new(store))
+            }
+        }
+    }
+}

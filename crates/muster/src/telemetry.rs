@@ -1,0 +1,11 @@
+//! Logs to stderr: human-readable by default, JSON with `MUSTER_LOG_FORMAT=json`; level from
+//! `MUSTER_LOG` (default `info`). Headers are never logged, so tokens never are.
+
+use tracing_subscriber::EnvFilter;
+
+pub fn init() {
+    let filter = EnvFilter::try_from_env("MUSTER_LOG").unwrap_or_else(|_| EnvFilter::new("info,sqlx=warn"));
+    let json = std::env::var("MUSTER_LOG_FORMAT").is_ok_and(|v| v.eq_ignore_ascii_case("json"));
+    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    let _ = if json { builder.json().try_init() } else { builder.try_init() };
+}
