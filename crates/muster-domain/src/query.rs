@@ -45,10 +45,17 @@ pub enum Cond {
     Or(Box<Cond>, Box<Cond>),
     Not(Box<Cond>),
     /// Never `Ne`: that is `Not(Eq)`, so absent values behave the same in SQL and in memory.
-    Cmp { field: Field, op: CompareOp, value: Operand },
+    Cmp {
+        field: Field,
+        op: CompareOp,
+        value: Operand,
+    },
     Present(Field),
     /// Some element of the JSON array at `array` satisfies `cond` (whose fields are `Elem`).
-    Any { array: JsonPath, cond: Box<Cond> },
+    Any {
+        array: JsonPath,
+        cond: Box<Cond>,
+    },
     /// The group has this member id (`members.value eq "…"`): an index lookup.
     HasMember(String),
     /// The group has at least one member.
@@ -83,20 +90,32 @@ fn unsupported(path: &AttrPath, what: &str) -> ScimError {
 /// Resolves a parsed filter for `rt`.
 pub fn resolve_filter(rt: &ResourceType, f: &Filter) -> ScimResult<Cond> {
     Ok(match f {
-        Filter::And(a, b) => Cond::And(Box::new(resolve_filter(rt, a)?), Box::new(resolve_filter(rt, b)?)),
-        Filter::Or(a, b) => Cond::Or(Box::new(resolve_filter(rt, a)?), Box::new(resolve_filter(rt, b)?)),
+        Filter::And(a, b) => Cond::And(
+            Box::new(resolve_filter(rt, a)?),
+            Box::new(resolve_filter(rt, b)?),
+        ),
+        Filter::Or(a, b) => Cond::Or(
+            Box::new(resolve_filter(rt, a)?),
+            Box::new(resolve_filter(rt, b)?),
+        ),
         Filter::Not(a) => Cond::not(resolve_filter(rt, a)?),
         Filter::Present(path) => present(rt, path)?,
         Filter::Compare { path, op, value } => compare(rt, path, *op, value)?,
         Filter::ValuePath { path, filter } => {
             let r = attr(rt, path)?;
             if r.sub.is_some() || !r.attr.is_complex() {
-                return Err(unsupported(path, "a value filter needs a complex attribute"));
+                return Err(unsupported(
+                    path,
+                    "a value filter needs a complex attribute",
+                ));
             }
             if let Some(c) = membership(rt, &r, filter)? {
                 return Ok(c);
             }
-            Cond::Any { array: json_path(&r, None), cond: Box::new(resolve_elem(r.attr, filter)?) }
+            Cond::Any {
+                array: json_path(&r, None),
+                cond: Box::new(resolve_elem(r.attr, filter)?),
+            }
         }
     })
 }
@@ -104,7 +123,9 @@ pub fn resolve_filter(rt: &ResourceType, f: &Filter) -> ScimResult<Cond> {
 fn attr(rt: &ResourceType, path: &AttrPath) -> ScimResult<Resolved> {
     match resolve(rt, path) {
         Some(Target::Attr(r)) => Ok(r),
-        Some(Target::ExtensionRoot(_)) => Err(unsupported(path, "name an attribute of the extension")),
+        Some(Target::ExtensionRoot(_)) => {
+            Err(unsupported(path, "name an attribute of the extension"))
+        }
         None => Err(ScimError::invalid_filter(format!(
             "invalid filter: '{path}' is not an attribute of a {}",
             rt.name
@@ -125,11 +146,19 @@ fn json_path(r: &Resolved, sub: Option<&Attribute>) -> JsonPath {
         }
         None => r.attr,
     };
-    JsonPath { segments, folded: folded(leaf), ty: leaf.ty }
+    JsonPath {
+        segments,
+        folded: folded(leaf),
+        ty: leaf.ty,
+    }
 }
 
 fn elem_path(sub: &Attribute) -> JsonPath {
-    JsonPath { segments: vec![sub.name.to_string()], folded: folded(sub), ty: sub.ty }
+    JsonPath {
+        segments: vec![sub.name.to_string()],
+        folded: folded(sub),
+        ty: sub.ty,
+    }
 }
 
 fn folded(a: &Attribute) -> bool {
@@ -163,16 +192,35 @@ fn membership(rt: &ResourceType, r: &Resolved, inner: &Filter) -> ScimResult<Opt
     }
     fn walk(f: &Filter, is_members: bool) -> Option<Cond> {
         match f {
-            Filter::Compare { path, op: CompareOp::Eq, value: CompValue::Str(id) }
-                if path.urn.is_none() && path.sub.is_none() && path.attr.eq_ignore_ascii_case("value") =>
+            Filter::Compare {
+                path,
+                op: CompareOp::Eq,
+                value: CompValue::Str(id),
+            } if path.urn.is_none()
+                && path.sub.is_none()
+                && path.attr.eq_ignore_ascii_case("value") =>
             {
-                Some(if is_members { Cond::HasMember(id.clone()) } else { Cond::InGroup(id.clone()) })
+                Some(if is_members {
+                    Cond::HasMember(id.clone())
+                } else {
+                    Cond::InGroup(id.clone())
+                })
             }
             Filter::Present(path) if path.attr.eq_ignore_ascii_case("value") => {
-                Some(if is_members { Cond::HasMembers } else { Cond::InAnyGroup })
+                Some(if is_members {
+                    Cond::HasMembers
+                } else {
+                    Cond::InAnyGroup
+                })
             }
-            Filter::Or(a, b) => Some(Cond::Or(Box::new(walk(a, is_members)?), Box::new(walk(b, is_members)?))),
-            Filter::And(a, b) => Some(Cond::And(Box::new(walk(a, is_members)?), Box::new(walk(b, is_members)?))),
+            Filter::Or(a, b) => Some(Cond::Or(
+                Box::new(walk(a, is_members)?),
+                Box::new(walk(b, is_members)?),
+            )),
+            Filter::And(a, b) => Some(Cond::And(
+                Box::new(walk(a, is_members)?),
+                Box::new(walk(b, is_members)?),
+            )),
             Filter::Not(a) => Some(Cond::not(walk(a, is_members)?)),
             _ => None,
         }
@@ -198,7 +246,10 @@ fn present(rt: &ResourceType, path: &AttrPath) -> ScimResult<Cond> {
     }
     if r.attr.multi_valued {
         return Ok(match r.sub {
-            Some(sub) => Cond::Any { array: json_path(&r, None), cond: Box::new(Cond::Present(Field::Elem(elem_path(sub)))) },
+            Some(sub) => Cond::Any {
+                array: json_path(&r, None),
+                cond: Box::new(Cond::Present(Field::Elem(elem_path(sub)))),
+            },
             None => Cond::Present(Field::Json(json_path(&r, None))),
         });
     }
@@ -214,14 +265,25 @@ fn membership_present(rt: &ResourceType, r: &Resolved) -> Option<Cond> {
     }
 }
 
-fn compare(rt: &ResourceType, path: &AttrPath, op: CompareOp, value: &CompValue) -> ScimResult<Cond> {
+fn compare(
+    rt: &ResourceType,
+    path: &AttrPath,
+    op: CompareOp,
+    value: &CompValue,
+) -> ScimResult<Cond> {
     // `schemas eq "urn:…"` (an RFC 7644 example): true for the core schema, presence for an extension.
     if path.attr.eq_ignore_ascii_case("schemas") && path.urn.is_none() && path.sub.is_none() {
-        let CompValue::Str(urn) = value else { return Err(unsupported(path, "'schemas' is compared with a URN")) };
+        let CompValue::Str(urn) = value else {
+            return Err(unsupported(path, "'schemas' is compared with a URN"));
+        };
         let c = if rt.core.id.eq_ignore_ascii_case(urn) {
             Cond::Const(true)
         } else if let Some(ext) = rt.extension(urn) {
-            Cond::Present(Field::Json(JsonPath { segments: vec![ext.id.to_string()], folded: false, ty: AttrType::Complex }))
+            Cond::Present(Field::Json(JsonPath {
+                segments: vec![ext.id.to_string()],
+                folded: false,
+                ty: AttrType::Complex,
+            }))
         } else {
             Cond::Const(false)
         };
@@ -247,26 +309,50 @@ fn compare(rt: &ResourceType, path: &AttrPath, op: CompareOp, value: &CompValue)
         match r.sub.map(|s| s.name) {
             Some("created" | "lastModified") => {}
             Some("resourceType") => {
-                let CompValue::Str(s) = value else { return Err(unsupported(path, "compare with a string")) };
+                let CompValue::Str(s) = value else {
+                    return Err(unsupported(path, "compare with a string"));
+                };
                 if op != CompareOp::Eq {
                     return Err(unsupported(path, "'meta.resourceType' supports eq"));
                 }
                 return Ok(Cond::Const(s.eq_ignore_ascii_case(rt.name)));
             }
-            _ => return Err(unsupported(path, "filtering on this meta attribute is not supported")),
+            _ => {
+                return Err(unsupported(
+                    path,
+                    "filtering on this meta attribute is not supported",
+                ));
+            }
         }
     }
     // `members.value eq` / `members eq` on groups, `groups.value eq` on users.
-    let membership_attr = matches!((rt.kind, r.attr.name), (ResourceKind::Group, "members") | (ResourceKind::User, "groups"));
+    let membership_attr = matches!(
+        (rt.kind, r.attr.name),
+        (ResourceKind::Group, "members") | (ResourceKind::User, "groups")
+    );
     if membership_attr {
-        let as_value = Filter::Compare { path: AttrPath::simple(r.sub.map_or("value", |s| s.name)), op, value: value.clone() };
+        let as_value = Filter::Compare {
+            path: AttrPath::simple(r.sub.map_or("value", |s| s.name)),
+            op,
+            value: value.clone(),
+        };
         return membership(rt, &r, &as_value).map(|c| c.unwrap_or(Cond::Const(false)));
     }
     if r.attr.multi_valued {
-        let sub = r.sub.or_else(|| r.attr.sub("value")).ok_or_else(|| unsupported(path, "name a sub-attribute"))?;
+        let sub = r
+            .sub
+            .or_else(|| r.attr.sub("value"))
+            .ok_or_else(|| unsupported(path, "name a sub-attribute"))?;
         let operand = typed_operand(sub, op, value)?;
-        let cond = Cond::Cmp { field: Field::Elem(elem_path(sub)), op, value: operand };
-        return Ok(Cond::Any { array: json_path(&r, None), cond: Box::new(cond) });
+        let cond = Cond::Cmp {
+            field: Field::Elem(elem_path(sub)),
+            op,
+            value: operand,
+        };
+        return Ok(Cond::Any {
+            array: json_path(&r, None),
+            cond: Box::new(cond),
+        });
     }
     let leaf = r.leaf();
     let operand = typed_operand(leaf, op, value)?;
@@ -274,15 +360,27 @@ fn compare(rt: &ResourceType, path: &AttrPath, op: CompareOp, value: &CompValue)
         Some(c) => Field::Column(c),
         None => Field::Json(json_path(&r, r.sub)),
     };
-    Ok(Cond::Cmp { field, op, value: operand })
+    Ok(Cond::Cmp {
+        field,
+        op,
+        value: operand,
+    })
 }
 
 fn resolve_elem(parent: &Attribute, f: &Filter) -> ScimResult<Cond> {
     Ok(match f {
-        Filter::And(a, b) => Cond::And(Box::new(resolve_elem(parent, a)?), Box::new(resolve_elem(parent, b)?)),
-        Filter::Or(a, b) => Cond::Or(Box::new(resolve_elem(parent, a)?), Box::new(resolve_elem(parent, b)?)),
+        Filter::And(a, b) => Cond::And(
+            Box::new(resolve_elem(parent, a)?),
+            Box::new(resolve_elem(parent, b)?),
+        ),
+        Filter::Or(a, b) => Cond::Or(
+            Box::new(resolve_elem(parent, a)?),
+            Box::new(resolve_elem(parent, b)?),
+        ),
         Filter::Not(a) => Cond::not(resolve_elem(parent, a)?),
-        Filter::ValuePath { path, .. } => return Err(unsupported(path, "value filters cannot be nested")),
+        Filter::ValuePath { path, .. } => {
+            return Err(unsupported(path, "value filters cannot be nested"));
+        }
         Filter::Present(path) => Cond::Present(Field::Elem(elem_path(sub_of(parent, path)?))),
         Filter::Compare { path, op, value } => {
             let sub = sub_of(parent, path)?;
@@ -290,11 +388,19 @@ fn resolve_elem(parent: &Attribute, f: &Filter) -> ScimResult<Cond> {
             match (op, value) {
                 (CompareOp::Eq, CompValue::Null) => Cond::not(Cond::Present(field)),
                 (CompareOp::Ne, CompValue::Null) => Cond::Present(field),
-                (_, CompValue::Null) => return Err(unsupported(path, "null can only be compared with eq or ne")),
-                (CompareOp::Ne, v) => {
-                    Cond::not(Cond::Cmp { field, op: CompareOp::Eq, value: typed_operand(sub, CompareOp::Eq, v)? })
+                (_, CompValue::Null) => {
+                    return Err(unsupported(path, "null can only be compared with eq or ne"));
                 }
-                (op, v) => Cond::Cmp { field, op: *op, value: typed_operand(sub, *op, v)? },
+                (CompareOp::Ne, v) => Cond::not(Cond::Cmp {
+                    field,
+                    op: CompareOp::Eq,
+                    value: typed_operand(sub, CompareOp::Eq, v)?,
+                }),
+                (op, v) => Cond::Cmp {
+                    field,
+                    op: *op,
+                    value: typed_operand(sub, *op, v)?,
+                },
             }
         }
     })
@@ -302,16 +408,27 @@ fn resolve_elem(parent: &Attribute, f: &Filter) -> ScimResult<Cond> {
 
 fn sub_of<'a>(parent: &'a Attribute, path: &AttrPath) -> ScimResult<&'a Attribute> {
     if path.urn.is_some() || path.sub.is_some() {
-        return Err(unsupported(path, "inside a value filter, name a sub-attribute"));
+        return Err(unsupported(
+            path,
+            "inside a value filter, name a sub-attribute",
+        ));
     }
-    parent
-        .sub(&path.attr)
-        .ok_or_else(|| ScimError::invalid_filter(format!("invalid filter: '{}' has no sub-attribute '{}'", parent.name, path.attr)))
+    parent.sub(&path.attr).ok_or_else(|| {
+        ScimError::invalid_filter(format!(
+            "invalid filter: '{}' has no sub-attribute '{}'",
+            parent.name, path.attr
+        ))
+    })
 }
 
 /// Resolves `sortBy` (RFC 7644 §3.4.2.3). A multi-valued attribute sorts by its first value.
 pub fn resolve_sort(rt: &ResourceType, sort_by: &str) -> ScimResult<SortKey> {
-    let bad = || ScimError::invalid_value(format!("sortBy: '{sort_by}' is not a sortable attribute of a {}", rt.name));
+    let bad = || {
+        ScimError::invalid_value(format!(
+            "sortBy: '{sort_by}' is not a sortable attribute of a {}",
+            rt.name
+        ))
+    };
     let path = AttrPath::parse(sort_by.trim(), 0).map_err(|_| bad())?;
     let r = match resolve(rt, &path) {
         Some(Target::Attr(r)) => r,
@@ -346,13 +463,37 @@ mod tests {
 
     #[test]
     fn index_lookups_use_columns() {
-        let c = q(ResourceKind::User, r#"UserName eq "Ann@X.com""#).unwrap_or_else(|e| panic!("{e}"));
-        assert_eq!(c, Cond::Cmp { field: Field::Column(Column::NameNorm), op: CompareOp::Eq, value: Operand::Str("ann@x.com".into()) });
+        let c =
+            q(ResourceKind::User, r#"UserName eq "Ann@X.com""#).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(
+            c,
+            Cond::Cmp {
+                field: Field::Column(Column::NameNorm),
+                op: CompareOp::Eq,
+                value: Operand::Str("ann@x.com".into())
+            }
+        );
         let c = q(ResourceKind::User, r#"externalId eq "AbC""#).unwrap_or_else(|e| panic!("{e}"));
-        assert_eq!(c, Cond::Cmp { field: Field::Column(Column::ExternalId), op: CompareOp::Eq, value: Operand::Str("AbC".into()) });
-        assert_eq!(q(ResourceKind::Group, r#"members.value eq "u1""#).ok(), Some(Cond::HasMember("u1".into())));
-        assert_eq!(q(ResourceKind::Group, r#"members[value eq "u1"]"#).ok(), Some(Cond::HasMember("u1".into())));
-        assert_eq!(q(ResourceKind::User, r#"groups eq "g""#).ok(), Some(Cond::InGroup("g".into())));
+        assert_eq!(
+            c,
+            Cond::Cmp {
+                field: Field::Column(Column::ExternalId),
+                op: CompareOp::Eq,
+                value: Operand::Str("AbC".into())
+            }
+        );
+        assert_eq!(
+            q(ResourceKind::Group, r#"members.value eq "u1""#).ok(),
+            Some(Cond::HasMember("u1".into()))
+        );
+        assert_eq!(
+            q(ResourceKind::Group, r#"members[value eq "u1"]"#).ok(),
+            Some(Cond::HasMember("u1".into()))
+        );
+        assert_eq!(
+            q(ResourceKind::User, r#"groups eq "g""#).ok(),
+            Some(Cond::InGroup("g".into()))
+        );
     }
 
     #[test]
@@ -365,18 +506,44 @@ mod tests {
 
     #[test]
     fn unknown_and_ill_typed_are_invalid_filter() {
-        for f in [r#"nosuch eq "x""#, "active gt true", r#"name eq "x""#, r#"meta.version eq "x""#, r#"members.display co "x""#, r#"emails[nosuch eq "x"]"#] {
-            let e = q(if f.starts_with("members") { ResourceKind::Group } else { ResourceKind::User }, f);
-            assert_eq!(e.err().map(|e| e.scim_type), Some(Some(muster_scim::ScimType::InvalidFilter)), "{f}");
+        for f in [
+            r#"nosuch eq "x""#,
+            "active gt true",
+            r#"name eq "x""#,
+            r#"meta.version eq "x""#,
+            r#"members.display co "x""#,
+            r#"emails[nosuch eq "x"]"#,
+        ] {
+            let e = q(
+                if f.starts_with("members") {
+                    ResourceKind::Group
+                } else {
+                    ResourceKind::User
+                },
+                f,
+            );
+            assert_eq!(
+                e.err().map(|e| e.scim_type),
+                Some(Some(muster_scim::ScimType::InvalidFilter)),
+                "{f}"
+            );
         }
     }
 
     #[test]
     fn sort_keys() {
         let rt = ResourceType::of(ResourceKind::User);
-        assert_eq!(resolve_sort(rt, "userName").ok(), Some(SortKey::Column(Column::NameNorm)));
-        assert!(matches!(resolve_sort(rt, "name.familyName"), Ok(SortKey::Json(_))));
-        assert!(matches!(resolve_sort(rt, "emails"), Ok(SortKey::Json(ref p)) if p.segments == ["emails", "0", "value"]));
+        assert_eq!(
+            resolve_sort(rt, "userName").ok(),
+            Some(SortKey::Column(Column::NameNorm))
+        );
+        assert!(matches!(
+            resolve_sort(rt, "name.familyName"),
+            Ok(SortKey::Json(_))
+        ));
+        assert!(
+            matches!(resolve_sort(rt, "emails"), Ok(SortKey::Json(ref p)) if p.segments == ["emails", "0", "value"])
+        );
         assert!(resolve_sort(rt, "name").is_err());
         assert!(resolve_sort(rt, "bogus").is_err());
     }

@@ -90,15 +90,26 @@ impl Scim {
         Scim { store, limits }
     }
 
-    fn map_err(&self, kind: ResourceKind, id: &str, e: StoreError, data: Option<&Map<String, Value>>) -> ScimError {
+    fn map_err(
+        &self,
+        kind: ResourceKind,
+        id: &str,
+        e: StoreError,
+        data: Option<&Map<String, Value>>,
+    ) -> ScimError {
         match e {
-            StoreError::NotFound => ScimError::not_found(format!("{} {id} not found", kind_name(kind))),
+            StoreError::NotFound => {
+                ScimError::not_found(format!("{} {id} not found", kind_name(kind)))
+            }
             StoreError::VersionMismatch => ScimError::precondition_failed(format!(
                 "{} {id} has changed since the version in If-Match; read it again",
                 kind_name(kind)
             )),
             StoreError::Conflict(field) => {
-                let value = data.and_then(|d| d.get(field.as_str())).and_then(Value::as_str).unwrap_or_default();
+                let value = data
+                    .and_then(|d| d.get(field.as_str()))
+                    .and_then(Value::as_str)
+                    .unwrap_or_default();
                 ScimError::uniqueness(format!(
                     "{field} \"{value}\" is already in use in this tenant (compared ignoring case)"
                 ))
@@ -173,7 +184,11 @@ impl Scim {
             }
         }
         proj.apply(rt, &mut body);
-        Rendered { body, etag: resource::etag(s.version), location }
+        Rendered {
+            body,
+            etag: resource::etag(s.version),
+            location,
+        }
     }
 
     fn load_for(kind: ResourceKind, proj: &Projection) -> Load {
@@ -194,7 +209,13 @@ impl Scim {
         }
     }
 
-    pub async fn create(&self, ctx: &Ctx, kind: ResourceKind, body: &Value, proj: &Projection) -> ScimResult<Rendered> {
+    pub async fn create(
+        &self,
+        ctx: &Ctx,
+        kind: ResourceKind,
+        body: &Value,
+        proj: &Projection,
+    ) -> ScimResult<Rendered> {
         Self::check_create_allowed(ctx, kind)?;
         let rt = ResourceType::of(kind);
         let mut data = resource::normalize(rt, body)?;
@@ -204,17 +225,34 @@ impl Scim {
         let t = &ctx.tenant.id;
         let mut stored = self
             .store
-            .create(t, kind, NewResource { data: data.clone(), members: ids })
+            .create(
+                t,
+                kind,
+                NewResource {
+                    data: data.clone(),
+                    members: ids,
+                },
+            )
             .await
             .map_err(|e| self.map_err(kind, "", e, Some(&data)))?;
         let load = Self::load_for(kind, proj);
         if has_members && load.members {
-            stored = self.store.get(t, kind, &stored.id, load).await.map_err(|e| self.map_err(kind, "", e, None))?;
+            stored = self
+                .store
+                .get(t, kind, &stored.id, load)
+                .await
+                .map_err(|e| self.map_err(kind, "", e, None))?;
         }
         Ok(Self::render(ctx, kind, &stored, proj))
     }
 
-    pub async fn get(&self, ctx: &Ctx, kind: ResourceKind, id: &str, proj: &Projection) -> ScimResult<Rendered> {
+    pub async fn get(
+        &self,
+        ctx: &Ctx,
+        kind: ResourceKind,
+        id: &str,
+        proj: &Projection,
+    ) -> ScimResult<Rendered> {
         let s = self
             .store
             .get(&ctx.tenant.id, kind, id, Self::load_for(kind, proj))
@@ -242,10 +280,22 @@ impl Scim {
             changes.push(MemberChange::Replace(m));
         }
         let new_data = data.clone();
-        let mut mutate = move |_: &Stored| Ok(Update { data: new_data.clone(), members: changes.clone() });
+        let mut mutate = move |_: &Stored| {
+            Ok(Update {
+                data: new_data.clone(),
+                members: changes.clone(),
+            })
+        };
         let s = self
             .store
-            .update(&ctx.tenant.id, kind, id, parse_if_match(if_match), Self::load_for(kind, proj), &mut mutate)
+            .update(
+                &ctx.tenant.id,
+                kind,
+                id,
+                parse_if_match(if_match),
+                Self::load_for(kind, proj),
+                &mut mutate,
+            )
             .await
             .map_err(|e| self.map_err(kind, id, e, Some(&data)))?;
         Ok(Self::render(ctx, kind, &s, proj))
@@ -273,16 +323,35 @@ impl Scim {
                 }
             }
             patched_data = Some(p.resource.clone());
-            Ok(Update { data: p.resource, members: p.members })
+            Ok(Update {
+                data: p.resource,
+                members: p.members,
+            })
         };
         let load = proj.map(|p| Self::load_for(kind, p)).unwrap_or_default();
-        let result = self.store.update(&ctx.tenant.id, kind, id, parse_if_match(if_match), load, &mut mutate).await;
+        let result = self
+            .store
+            .update(
+                &ctx.tenant.id,
+                kind,
+                id,
+                parse_if_match(if_match),
+                load,
+                &mut mutate,
+            )
+            .await;
         let s = result.map_err(|e| self.map_err(kind, id, e, patched_data.as_ref()))?;
         let default = Projection::default();
         Ok(Self::render(ctx, kind, &s, proj.unwrap_or(&default)))
     }
 
-    pub async fn delete(&self, ctx: &Ctx, kind: ResourceKind, id: &str, if_match: Option<&str>) -> ScimResult<()> {
+    pub async fn delete(
+        &self,
+        ctx: &Ctx,
+        kind: ResourceKind,
+        id: &str,
+        if_match: Option<&str>,
+    ) -> ScimResult<()> {
         self.store
             .delete(&ctx.tenant.id, kind, id, parse_if_match(if_match))
             .await
@@ -293,10 +362,9 @@ impl Scim {
         let int = |name: &str, v: &Option<String>| -> ScimResult<Option<i64>> {
             match v.as_deref().map(str::trim) {
                 None | Some("") => Ok(None),
-                Some(s) => s
-                    .parse::<i64>()
-                    .map(Some)
-                    .map_err(|_| ScimError::invalid_value(format!("{name} must be an integer, not \"{s}\""))),
+                Some(s) => s.parse::<i64>().map(Some).map_err(|_| {
+                    ScimError::invalid_value(format!("{name} must be an integer, not \"{s}\""))
+                }),
             }
         };
         let count = int("count", &p.count)?
@@ -304,9 +372,15 @@ impl Scim {
             .unwrap_or(self.limits.default_page_size);
         if let Some(cursor) = &p.cursor {
             if p.start_index.is_some() {
-                return Err(ScimError::invalid_value("use either startIndex or cursor, not both"));
+                return Err(ScimError::invalid_value(
+                    "use either startIndex or cursor, not both",
+                ));
             }
-            let cursor = if cursor.is_empty() { None } else { Some(cursor.clone()) };
+            let cursor = if cursor.is_empty() {
+                None
+            } else {
+                Some(cursor.clone())
+            };
             return Ok(PageReq::Cursor { cursor, count });
         }
         // RFC 7644 §3.4.2.4: a startIndex below 1 is read as 1.
@@ -314,7 +388,13 @@ impl Scim {
         Ok(PageReq::Index { start, count })
     }
 
-    fn query(&self, kind: ResourceKind, p: &ListParams, page: PageReq, proj: &Projection) -> ScimResult<ListQuery> {
+    fn query(
+        &self,
+        kind: ResourceKind,
+        p: &ListParams,
+        page: PageReq,
+        proj: &Projection,
+    ) -> ScimResult<ListQuery> {
         let rt = ResourceType::of(kind);
         let filter = match p.filter.as_deref().map(str::trim) {
             None | Some("") => None,
@@ -334,28 +414,53 @@ impl Scim {
                 )));
             }
         };
-        Ok(ListQuery { filter, sort, descending, page, load: Self::load_for(kind, proj) })
+        Ok(ListQuery {
+            filter,
+            sort,
+            descending,
+            page,
+            load: Self::load_for(kind, proj),
+        })
     }
 
     pub async fn list(&self, ctx: &Ctx, kind: ResourceKind, p: &ListParams) -> ScimResult<Value> {
         let rt = ResourceType::of(kind);
-        let proj = Projection::parse(rt, p.attributes.as_deref(), p.excluded_attributes.as_deref());
+        let proj = Projection::parse(
+            rt,
+            p.attributes.as_deref(),
+            p.excluded_attributes.as_deref(),
+        );
         let page = self.page(p)?;
         let q = self.query(kind, p, page.clone(), &proj)?;
-        let result = self.store.list(&ctx.tenant.id, kind, &q).await.map_err(|e| self.map_err(kind, "", e, None))?;
-        let items = result.items.iter().map(|s| Self::render(ctx, kind, s, &proj).body).collect();
+        let result = self
+            .store
+            .list(&ctx.tenant.id, kind, &q)
+            .await
+            .map_err(|e| self.map_err(kind, "", e, None))?;
+        let items = result
+            .items
+            .iter()
+            .map(|s| Self::render(ctx, kind, s, &proj).body)
+            .collect();
         let start = match page {
             PageReq::Index { start, .. } => Some(start),
             PageReq::Cursor { .. } => None,
         };
-        Ok(list_response(items, result.total, start, result.next_cursor))
+        Ok(list_response(
+            items,
+            result.total,
+            start,
+            result.next_cursor,
+        ))
     }
 
     /// `POST /.search` at the root (RFC 7644 §3.4.3): users, then groups. A filter that names
     /// attributes only one type has matches nothing of the other type.
     pub async fn search_all(&self, ctx: &Ctx, p: &ListParams) -> ScimResult<Value> {
         if p.cursor.is_some() {
-            return Err(ScimError::invalid_value("cursor paging is per resource type: search /Users or /Groups"));
+            return Err(ScimError::invalid_value(
+                "cursor paging is per resource type: search /Users or /Groups",
+            ));
         }
         let PageReq::Index { start, count } = self.page(p)? else {
             return Err(ScimError::internal());
@@ -363,7 +468,11 @@ impl Scim {
         let mut kinds = Vec::new();
         let mut first_err = None;
         for kind in [ResourceKind::User, ResourceKind::Group] {
-            let proj = Projection::parse(ResourceType::of(kind), p.attributes.as_deref(), p.excluded_attributes.as_deref());
+            let proj = Projection::parse(
+                ResourceType::of(kind),
+                p.attributes.as_deref(),
+                p.excluded_attributes.as_deref(),
+            );
             match self.query(kind, p, PageReq::Index { start: 1, count: 0 }, &proj) {
                 Ok(q) => kinds.push((kind, q, proj)),
                 Err(e) => first_err = first_err.or(Some(e)),
@@ -374,7 +483,11 @@ impl Scim {
         }
         let mut totals = Vec::new();
         for (kind, q, _) in &kinds {
-            let r = self.store.list(&ctx.tenant.id, *kind, q).await.map_err(|e| self.map_err(*kind, "", e, None))?;
+            let r = self
+                .store
+                .list(&ctx.tenant.id, *kind, q)
+                .await
+                .map_err(|e| self.map_err(*kind, "", e, None))?;
             totals.push(r.total);
         }
         let total: u64 = totals.iter().sum();
@@ -390,11 +503,22 @@ impl Scim {
                 continue;
             }
             let mut q = q;
-            q.page = PageReq::Index { start: offset + 1, count: remaining };
-            let r = self.store.list(&ctx.tenant.id, kind, &q).await.map_err(|e| self.map_err(kind, "", e, None))?;
+            q.page = PageReq::Index {
+                start: offset + 1,
+                count: remaining,
+            };
+            let r = self
+                .store
+                .list(&ctx.tenant.id, kind, &q)
+                .await
+                .map_err(|e| self.map_err(kind, "", e, None))?;
             remaining -= r.items.len() as u64;
             offset = 0;
-            items.extend(r.items.iter().map(|s| Self::render(ctx, kind, s, &proj).body));
+            items.extend(
+                r.items
+                    .iter()
+                    .map(|s| Self::render(ctx, kind, s, &proj).body),
+            );
         }
         Ok(list_response(items, total, Some(start), None))
     }
@@ -408,7 +532,9 @@ fn member_ids(members: &[Value]) -> ScimResult<Vec<String>> {
             m.get("value")
                 .and_then(Value::as_str)
                 .map(str::to_string)
-                .ok_or_else(|| ScimError::invalid_value("every member needs a 'value' with the member's id"))
+                .ok_or_else(|| {
+                    ScimError::invalid_value("every member needs a 'value' with the member's id")
+                })
         })
         .collect()
 }

@@ -1,7 +1,9 @@
 //! The storage boundary. Protocol and HTTP code talk to this trait only, so a PostgreSQL store
 //! can sit beside SQLite without touching them.
 
-use crate::model::{Load, NewResource, NewToken, Stored, Tenant, TenantId, TokenInfo, Update, Mode};
+use crate::model::{
+    Load, Mode, NewResource, NewToken, Stored, Tenant, TenantId, TokenInfo, Update,
+};
 use crate::query::{Cond, SortKey};
 use async_trait::async_trait;
 use muster_scim::ScimError;
@@ -77,8 +79,19 @@ pub trait Store: Send + Sync + 'static {
     async fn token_by_hash(&self, hash: &[u8; 32]) -> StoreResult<Option<(TokenInfo, Tenant)>>;
     async fn touch_token(&self, id: &str, when: &str) -> StoreResult<()>;
 
-    async fn create(&self, t: &TenantId, kind: ResourceKind, new: NewResource) -> StoreResult<Stored>;
-    async fn get(&self, t: &TenantId, kind: ResourceKind, id: &str, load: Load) -> StoreResult<Stored>;
+    async fn create(
+        &self,
+        t: &TenantId,
+        kind: ResourceKind,
+        new: NewResource,
+    ) -> StoreResult<Stored>;
+    async fn get(
+        &self,
+        t: &TenantId,
+        kind: ResourceKind,
+        id: &str,
+        load: Load,
+    ) -> StoreResult<Stored>;
     /// Read-modify-write in one transaction; `if_match` is checked inside it.
     async fn update(
         &self,
@@ -89,6 +102,12 @@ pub trait Store: Send + Sync + 'static {
         load: Load,
         mutate: Mutation<'_>,
     ) -> StoreResult<Stored>;
-    async fn delete(&self, t: &TenantId, kind: ResourceKind, id: &str, if_match: Option<i64>) -> StoreResult<()>;
+    async fn delete(
+        &self,
+        t: &TenantId,
+        kind: ResourceKind,
+        id: &str,
+        if_match: Option<i64>,
+    ) -> StoreResult<()>;
     async fn list(&self, t: &TenantId, kind: ResourceKind, q: &ListQuery) -> StoreResult<ListPage>;
 }

@@ -17,9 +17,16 @@ pub struct Generated {
 pub fn generate() -> Generated {
     let mut bytes = [0u8; 32];
     rand::rng().fill_bytes(&mut bytes);
-    let secret = format!("{TOKEN_PREFIX}{}", base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes));
+    let secret = format!(
+        "{TOKEN_PREFIX}{}",
+        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
+    );
     let prefix = secret.chars().take(TOKEN_PREFIX.len() + 6).collect();
-    Generated { hash: hash(&secret), secret, prefix }
+    Generated {
+        hash: hash(&secret),
+        secret,
+        prefix,
+    }
 }
 
 pub fn hash(secret: &str) -> [u8; 32] {

@@ -21,7 +21,8 @@ pub enum Operand {
 
 /// Checks that `op` applies to `leaf` and converts `value` (not `null`) to its type.
 pub fn typed_operand(leaf: &Attribute, op: CompareOp, value: &CompValue) -> ScimResult<Operand> {
-    let bad = |why: &str| ScimError::invalid_filter(format!("invalid filter: {why} ('{}')", leaf.name));
+    let bad =
+        |why: &str| ScimError::invalid_filter(format!("invalid filter: {why} ('{}')", leaf.name));
     let text = match value {
         CompValue::Str(s) => Some(s.clone()),
         CompValue::Num(n) => Some(n.to_string()),
@@ -30,10 +31,15 @@ pub fn typed_operand(leaf: &Attribute, op: CompareOp, value: &CompValue) -> Scim
     };
     let substring = matches!(op, CompareOp::Co | CompareOp::Sw | CompareOp::Ew);
     match leaf.ty {
-        AttrType::Complex => Err(bad("a complex attribute cannot be compared; name a sub-attribute")),
+        AttrType::Complex => Err(bad(
+            "a complex attribute cannot be compared; name a sub-attribute",
+        )),
         AttrType::Boolean => {
             if op.is_ordering() || substring {
-                return Err(bad(&format!("'{}' does not apply to a boolean", op.as_str())));
+                return Err(bad(&format!(
+                    "'{}' does not apply to a boolean",
+                    op.as_str()
+                )));
             }
             match value {
                 CompValue::Bool(b) => Ok(Operand::Bool(*b)),
@@ -44,7 +50,10 @@ pub fn typed_operand(leaf: &Attribute, op: CompareOp, value: &CompValue) -> Scim
         }
         AttrType::Integer | AttrType::Decimal => {
             if substring {
-                return Err(bad(&format!("'{}' does not apply to a number", op.as_str())));
+                return Err(bad(&format!(
+                    "'{}' does not apply to a number",
+                    op.as_str()
+                )));
             }
             text.and_then(|t| t.parse::<f64>().ok())
                 .map(Operand::Num)
@@ -54,8 +63,12 @@ pub fn typed_operand(leaf: &Attribute, op: CompareOp, value: &CompValue) -> Scim
             .as_deref()
             .and_then(parse_datetime)
             .map(Operand::Date)
-            .ok_or_else(|| bad("a dateTime attribute is compared with a date such as \"2026-01-31T00:00:00Z\"")),
-        AttrType::Binary if op.is_ordering() => Err(bad(&format!("'{}' does not apply to binary", op.as_str()))),
+            .ok_or_else(|| {
+                bad("a dateTime attribute is compared with a date such as \"2026-01-31T00:00:00Z\"")
+            }),
+        AttrType::Binary if op.is_ordering() => {
+            Err(bad(&format!("'{}' does not apply to binary", op.as_str())))
+        }
         _ => {
             let t = text.unwrap_or_default();
             Ok(Operand::Str(if leaf.case_exact { t } else { fold(&t) }))
@@ -113,8 +126,13 @@ pub enum Scope<'a> {
 }
 
 /// The attribute a path ends at, and the values it selects in `obj`.
-fn select<'v>(scope: Scope<'_>, path: &AttrPath, obj: &'v Map<String, Value>) -> ScimResult<(Attribute, Vec<&'v Value>)> {
-    let unknown = || ScimError::invalid_filter(format!("invalid filter: unknown attribute '{path}'"));
+fn select<'v>(
+    scope: Scope<'_>,
+    path: &AttrPath,
+    obj: &'v Map<String, Value>,
+) -> ScimResult<(Attribute, Vec<&'v Value>)> {
+    let unknown =
+        || ScimError::invalid_filter(format!("invalid filter: unknown attribute '{path}'"));
     match scope {
         Scope::Element(parent) => {
             if path.urn.is_some() || path.sub.is_some() {
@@ -133,11 +151,20 @@ fn select<'v>(scope: Scope<'_>, path: &AttrPath, obj: &'v Map<String, Value>) ->
                 None => vec![],
             };
             // `emails co "x"`: a multi-valued complex attribute compares its `value`.
-            let sub = r.sub.or_else(|| if r.attr.multi_valued && r.attr.is_complex() { r.attr.sub("value") } else { None });
+            let sub = r.sub.or_else(|| {
+                if r.attr.multi_valued && r.attr.is_complex() {
+                    r.attr.sub("value")
+                } else {
+                    None
+                }
+            });
             match sub {
                 Some(sub) => Ok((
                     sub.clone(),
-                    elements.iter().filter_map(|e| e.as_object().and_then(|o| get_ci(o, sub.name))).collect(),
+                    elements
+                        .iter()
+                        .filter_map(|e| e.as_object().and_then(|o| get_ci(o, sub.name)))
+                        .collect(),
                 )),
                 None => Ok((r.attr.clone(), elements)),
             }
@@ -168,22 +195,34 @@ pub fn matches(scope: Scope<'_>, filter: &Filter, obj: &Map<String, Value>) -> S
                     ))),
                 };
             }
-            let (test_op, negate) = if *op == CompareOp::Ne { (CompareOp::Eq, true) } else { (*op, false) };
+            let (test_op, negate) = if *op == CompareOp::Ne {
+                (CompareOp::Eq, true)
+            } else {
+                (*op, false)
+            };
             let want = typed_operand(&leaf, test_op, value)?;
             let any = values.iter().flat_map(|v| match v {
                 Value::Array(a) => a.iter().collect::<Vec<_>>(),
                 other => vec![*other],
             });
-            let hit = any.into_iter().any(|v| compare_one(&leaf, test_op, &want, v));
+            let hit = any
+                .into_iter()
+                .any(|v| compare_one(&leaf, test_op, &want, v));
             hit != negate
         }
         Filter::ValuePath { path, filter } => {
             let Scope::Resource(rt) = scope else {
-                return Err(ScimError::invalid_filter("invalid filter: value filters cannot be nested"));
+                return Err(ScimError::invalid_filter(
+                    "invalid filter: value filters cannot be nested",
+                ));
             };
             let r = resolve_attr(rt, path)
                 .filter(|r| r.sub.is_none() && r.attr.is_complex())
-                .ok_or_else(|| ScimError::invalid_filter(format!("invalid filter: '{path}' is not a complex attribute")))?;
+                .ok_or_else(|| {
+                    ScimError::invalid_filter(format!(
+                        "invalid filter: '{path}' is not a complex attribute"
+                    ))
+                })?;
             let elements = crate::resolve::container(obj, &r).and_then(|c| get_ci(c, r.attr.name));
             let elements: Vec<&Value> = match elements {
                 Some(Value::Array(a)) => a.iter().collect(),
@@ -218,7 +257,11 @@ mod tests {
     fn eval(filter: &str, v: Value) -> ScimResult<bool> {
         let rt = ResourceType::of(ResourceKind::User);
         let f = Filter::parse(filter)?;
-        matches(Scope::Resource(rt), &f, v.as_object().unwrap_or(&Map::new()))
+        matches(
+            Scope::Resource(rt),
+            &f,
+            v.as_object().unwrap_or(&Map::new()),
+        )
     }
 
     #[test]
@@ -239,13 +282,19 @@ mod tests {
         assert!(!t(r#"emails[type eq "work" and value ew "home.org"]"#));
         assert!(t(r#"emails[type eq "home"].value eq "ANN@home.org""#));
         assert!(t("active eq true and not (active eq false)"));
-        assert!(t(r#"meta.created gt "2026-01-01T23:00:00-02:00" or meta.created lt "2020-01-01T00:00:00Z""#) == false);
+        assert!(
+            t(
+                r#"meta.created gt "2026-01-01T23:00:00-02:00" or meta.created lt "2020-01-01T00:00:00Z""#
+            ) == false
+        );
         assert!(t(r#"meta.created ge "2026-01-01T00:00:00Z""#));
         assert!(!t("title pr"));
         assert!(t("name.givenName pr"));
         assert!(t(r#"nickName ne "x""#), "ne on an absent attribute is true");
         assert!(t("nickName eq null"));
-        assert!(t(r#"urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:department eq "r&d""#));
+        assert!(t(
+            r#"urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:department eq "r&d""#
+        ));
         assert!(eval(r#"active gt true"#, u.clone()).is_err());
         assert!(eval(r#"nosuch eq "1""#, u.clone()).is_err());
         assert!(eval(r#"name eq "1""#, u.clone()).is_err());

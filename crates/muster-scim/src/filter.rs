@@ -26,7 +26,11 @@ pub struct AttrPath {
 
 impl AttrPath {
     pub fn simple(attr: &str) -> Self {
-        AttrPath { urn: None, attr: attr.to_string(), sub: None }
+        AttrPath {
+            urn: None,
+            attr: attr.to_string(),
+            sub: None,
+        }
     }
 
     /// Parses `[urn:]attr[.sub]`; `at` is the offset of `text` in the whole input, for errors.
@@ -34,7 +38,12 @@ impl AttrPath {
         let (urn, rest) = if text.len() >= 4 && text[..4].eq_ignore_ascii_case("urn:") {
             match text.rfind(':') {
                 Some(i) if i + 1 < text.len() => (Some(text[..i].to_string()), &text[i + 1..]),
-                _ => return Err(syntax(at, &format!("'{text}' has no attribute name after the schema URN"))),
+                _ => {
+                    return Err(syntax(
+                        at,
+                        &format!("'{text}' has no attribute name after the schema URN"),
+                    ));
+                }
             }
         } else {
             (None, text)
@@ -43,21 +52,37 @@ impl AttrPath {
         let attr = parts.next().unwrap_or_default();
         let sub = parts.next();
         if parts.next().is_some() {
-            return Err(syntax(at, &format!("'{text}' has more than one sub-attribute")));
+            return Err(syntax(
+                at,
+                &format!("'{text}' has more than one sub-attribute"),
+            ));
         }
         check_name(attr, text, at)?;
         if let Some(sub) = sub {
             check_name(sub, text, at)?;
         }
-        Ok(AttrPath { urn, attr: attr.to_string(), sub: sub.map(str::to_string) })
+        Ok(AttrPath {
+            urn,
+            attr: attr.to_string(),
+            sub: sub.map(str::to_string),
+        })
     }
 }
 
 fn check_name(name: &str, whole: &str, at: usize) -> Result<(), ScimError> {
     let ok = name == "$ref"
         || name.chars().next().is_some_and(|c| c.is_ascii_alphabetic())
-            && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-');
-    if ok { Ok(()) } else { Err(syntax(at, &format!("'{whole}' is not a valid attribute path"))) }
+            && name
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-');
+    if ok {
+        Ok(())
+    } else {
+        Err(syntax(
+            at,
+            &format!("'{whole}' is not a valid attribute path"),
+        ))
+    }
 }
 
 impl fmt::Display for AttrPath {
@@ -116,7 +141,10 @@ impl CompareOp {
     }
     /// Ordering operators (gt/ge/lt/le), which RFC 7644 refuses for booleans and binaries.
     pub fn is_ordering(self) -> bool {
-        matches!(self, CompareOp::Gt | CompareOp::Ge | CompareOp::Lt | CompareOp::Le)
+        matches!(
+            self,
+            CompareOp::Gt | CompareOp::Ge | CompareOp::Lt | CompareOp::Le
+        )
     }
 }
 
@@ -142,13 +170,20 @@ impl fmt::Display for CompValue {
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum Filter {
-    Compare { path: AttrPath, op: CompareOp, value: CompValue },
+    Compare {
+        path: AttrPath,
+        op: CompareOp,
+        value: CompValue,
+    },
     Present(AttrPath),
     And(Box<Filter>, Box<Filter>),
     Or(Box<Filter>, Box<Filter>),
     Not(Box<Filter>),
     /// `attr[inner]`: `inner`'s paths name sub-attributes of one value of `attr`.
-    ValuePath { path: AttrPath, filter: Box<Filter> },
+    ValuePath {
+        path: AttrPath,
+        filter: Box<Filter>,
+    },
 }
 
 impl Filter {
@@ -174,7 +209,11 @@ impl fmt::Display for Filter {
             Filter::Compare { path, op, value } => write!(f, "{path} {} {value}", op.as_str()),
             Filter::Present(path) => write!(f, "{path} pr"),
             Filter::And(a, b) => {
-                if a.needs_parens_in_and() { write!(f, "({a})")? } else { write!(f, "{a}")? }
+                if a.needs_parens_in_and() {
+                    write!(f, "({a})")?
+                } else {
+                    write!(f, "{a}")?
+                }
                 f.write_str(" and ")?;
                 if b.needs_parens_in_and() || matches!(**b, Filter::And(..)) {
                     write!(f, "({b})")
@@ -184,7 +223,11 @@ impl fmt::Display for Filter {
             }
             Filter::Or(a, b) => {
                 write!(f, "{a} or ")?;
-                if matches!(**b, Filter::Or(..)) { write!(f, "({b})") } else { write!(f, "{b}") }
+                if matches!(**b, Filter::Or(..)) {
+                    write!(f, "({b})")
+                } else {
+                    write!(f, "{b}")
+                }
             }
             Filter::Not(inner) => write!(f, "not ({inner})"),
             Filter::ValuePath { path, filter } => write!(f, "{path}[{filter}]"),
@@ -210,7 +253,9 @@ impl PatchPath {
 
     /// The sub-attribute the path ends at, either `attr.sub` or `attr[..].sub`.
     pub fn sub(&self) -> Option<&str> {
-        self.sub_after_filter.as_deref().or(self.path.sub.as_deref())
+        self.sub_after_filter
+            .as_deref()
+            .or(self.path.sub.as_deref())
     }
 }
 
@@ -255,7 +300,12 @@ impl<'a> Parser<'a> {
                 "invalid filter: longer than the limit of {MAX_FILTER_LEN} bytes"
             )));
         }
-        Ok(Parser { s, pos: 0, depth: 0, comparisons: 0 })
+        Ok(Parser {
+            s,
+            pos: 0,
+            depth: 0,
+            comparisons: 0,
+        })
     }
 
     fn rest(&self) -> &'a str {
@@ -397,7 +447,9 @@ impl<'a> Parser<'a> {
                 return Err(self.error("value filters cannot be nested"));
             }
             if path.sub.is_some() {
-                return Err(self.error("a value filter must follow an attribute, not a sub-attribute"));
+                return Err(
+                    self.error("a value filter must follow an attribute, not a sub-attribute")
+                );
             }
             self.enter()?;
             self.eat('[');
@@ -420,9 +472,15 @@ impl<'a> Parser<'a> {
                 self.pos += sub.len();
                 let cmp = self.comparison(sub_path)?;
                 let filter = Filter::And(Box::new(inner_filter), Box::new(cmp));
-                return Ok(Filter::ValuePath { path, filter: Box::new(filter) });
+                return Ok(Filter::ValuePath {
+                    path,
+                    filter: Box::new(filter),
+                });
             }
-            return Ok(Filter::ValuePath { path, filter: Box::new(inner_filter) });
+            return Ok(Filter::ValuePath {
+                path,
+                filter: Box::new(inner_filter),
+            });
         }
         self.comparison(path)
     }
@@ -436,14 +494,20 @@ impl<'a> Parser<'a> {
         let op_word = self.peek_word(|c| c.is_ascii_alphabetic());
         self.comparisons += 1;
         if self.comparisons > MAX_COMPARISONS {
-            return Err(self.error(&format!("more than the limit of {MAX_COMPARISONS} comparisons")));
+            return Err(self.error(&format!(
+                "more than the limit of {MAX_COMPARISONS} comparisons"
+            )));
         }
         if op_word.eq_ignore_ascii_case("pr") {
             self.pos += 2;
             return Ok(Filter::Present(path));
         }
         let Some(op) = CompareOp::parse(op_word) else {
-            let shown = if op_word.is_empty() { self.peek_word(|c| !c.is_whitespace()) } else { op_word };
+            let shown = if op_word.is_empty() {
+                self.peek_word(|c| !c.is_whitespace())
+            } else {
+                op_word
+            };
             return Err(self.error(&format!(
                 "'{shown}' is not an operator (expected eq, ne, co, sw, ew, gt, ge, lt, le or pr)"
             )));
@@ -481,7 +545,8 @@ impl<'a> Parser<'a> {
             self.pos += end + 1;
             return Ok(CompValue::Str(s));
         }
-        let word = self.peek_word(|c| !c.is_whitespace() && c != ')' && c != ']' && c != '(' && c != '[');
+        let word =
+            self.peek_word(|c| !c.is_whitespace() && c != ')' && c != ']' && c != '(' && c != '[');
         if word.is_empty() {
             return Err(self.error("expected a value"));
         }
@@ -509,7 +574,9 @@ impl<'a> Parser<'a> {
         let mut sub_after_filter = None;
         if self.eat('[') {
             if path.sub.is_some() {
-                return Err(self.error("a value filter must follow an attribute, not a sub-attribute"));
+                return Err(
+                    self.error("a value filter must follow an attribute, not a sub-attribute")
+                );
             }
             self.enter()?;
             let f = self.or_expr(true)?;
@@ -534,7 +601,11 @@ impl<'a> Parser<'a> {
         if !self.at_end() {
             return Err(self.error("unexpected text after the path"));
         }
-        Ok(PatchPath { path, filter, sub_after_filter })
+        Ok(PatchPath {
+            path,
+            filter,
+            sub_after_filter,
+        })
     }
 }
 
@@ -543,7 +614,9 @@ mod tests {
     use super::*;
 
     fn rt(s: &str) -> String {
-        Filter::parse(s).map(|f| f.to_string()).unwrap_or_else(|e| format!("ERR {}", e.detail))
+        Filter::parse(s)
+            .map(|f| f.to_string())
+            .unwrap_or_else(|e| format!("ERR {}", e.detail))
     }
 
     #[test]
@@ -582,32 +655,57 @@ mod tests {
 
     #[test]
     fn case_insensitive_operators_and_keywords() {
-        assert_eq!(rt(r#"username EQ "x" AND Active Eq TRUE"#), r#"username eq "x" and Active eq true"#);
+        assert_eq!(
+            rt(r#"username EQ "x" AND Active Eq TRUE"#),
+            r#"username eq "x" and Active eq true"#
+        );
         assert_eq!(rt(r#"NOT(title PR)"#), "not (title pr)");
     }
 
     #[test]
     fn unquoted_values_are_strings_unless_literals() {
         assert_eq!(rt("userName sw O"), r#"userName sw "O""#);
-        assert_eq!(rt("meta.created gt 2015-10-10T14:38:21.86-07:00"), r#"meta.created gt "2015-10-10T14:38:21.86-07:00""#);
+        assert_eq!(
+            rt("meta.created gt 2015-10-10T14:38:21.86-07:00"),
+            r#"meta.created gt "2015-10-10T14:38:21.86-07:00""#
+        );
         assert_eq!(rt("x eq 42"), "x eq 42");
         assert_eq!(rt("x eq null"), "x eq null");
-        assert_eq!(rt("a eq Employee and (b co example.com)"), r#"a eq "Employee" and b co "example.com""#);
+        assert_eq!(
+            rt("a eq Employee and (b co example.com)"),
+            r#"a eq "Employee" and b co "example.com""#
+        );
     }
 
     #[test]
     fn value_path_with_trailing_sub_attribute() {
-        let f = Filter::parse(r#"emails[type eq "work"].value eq "a@b.c""#).unwrap_or_else(|e| panic!("{e}"));
-        assert_eq!(f.to_string(), r#"emails[type eq "work" and value eq "a@b.c"]"#);
+        let f = Filter::parse(r#"emails[type eq "work"].value eq "a@b.c""#)
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(
+            f.to_string(),
+            r#"emails[type eq "work" and value eq "a@b.c"]"#
+        );
     }
 
     #[test]
     fn errors_say_where() {
-        let e = Filter::parse(r#"userName xx "a""#).err().map(|e| e.detail).unwrap_or_default();
-        assert!(e.contains("position 10") && e.contains("'xx' is not an operator"), "{e}");
-        let e = Filter::parse(r#"userName eq "a"#).err().map(|e| e.detail).unwrap_or_default();
+        let e = Filter::parse(r#"userName xx "a""#)
+            .err()
+            .map(|e| e.detail)
+            .unwrap_or_default();
+        assert!(
+            e.contains("position 10") && e.contains("'xx' is not an operator"),
+            "{e}"
+        );
+        let e = Filter::parse(r#"userName eq "a"#)
+            .err()
+            .map(|e| e.detail)
+            .unwrap_or_default();
         assert!(e.contains("no closing"), "{e}");
-        let e = Filter::parse(r#"(a pr"#).err().map(|e| e.detail).unwrap_or_default();
+        let e = Filter::parse(r#"(a pr"#)
+            .err()
+            .map(|e| e.detail)
+            .unwrap_or_default();
         assert!(e.contains("expected ')'"), "{e}");
         assert!(Filter::parse("").is_err());
         assert!(Filter::parse("a eq").is_err());
@@ -618,10 +716,16 @@ mod tests {
     #[test]
     fn limits_are_enforced() {
         let deep = format!("{}a pr{}", "(".repeat(40), ")".repeat(40));
-        let e = Filter::parse(&deep).err().map(|e| e.detail).unwrap_or_default();
+        let e = Filter::parse(&deep)
+            .err()
+            .map(|e| e.detail)
+            .unwrap_or_default();
         assert!(e.contains("nested deeper"), "{e}");
         let wide = vec!["a pr"; 300].join(" or ");
-        let e = Filter::parse(&wide).err().map(|e| e.detail).unwrap_or_default();
+        let e = Filter::parse(&wide)
+            .err()
+            .map(|e| e.detail)
+            .unwrap_or_default();
         assert!(e.contains("comparisons"), "{e}");
         let long = format!("a eq \"{}\"", "x".repeat(MAX_FILTER_LEN));
         assert!(Filter::parse(&long).is_err());
@@ -629,18 +733,27 @@ mod tests {
 
     #[test]
     fn patch_paths() {
-        let p = PatchPath::parse(r#"emails[type eq "work"].value"#).unwrap_or_else(|e| panic!("{e}"));
+        let p =
+            PatchPath::parse(r#"emails[type eq "work"].value"#).unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(p.path.attr, "emails");
         assert_eq!(p.sub(), Some("value"));
         assert!(p.filter.is_some());
-        let p = PatchPath::parse("urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:manager.value")
-            .unwrap_or_else(|e| panic!("{e}"));
-        assert_eq!(p.path.urn.as_deref(), Some("urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"));
+        let p = PatchPath::parse(
+            "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:manager.value",
+        )
+        .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(
+            p.path.urn.as_deref(),
+            Some("urn:ietf:params:scim:schemas:extension:enterprise:2.0:User")
+        );
         assert_eq!(p.path.attr, "manager");
         assert_eq!(p.sub(), Some("value"));
-        let p = PatchPath::parse(r#"members[value eq "2819c223"]"#).unwrap_or_else(|e| panic!("{e}"));
+        let p =
+            PatchPath::parse(r#"members[value eq "2819c223"]"#).unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(p.to_string(), r#"members[value eq "2819c223"]"#);
-        let e = PatchPath::parse("name..x").err().unwrap_or_else(ScimError::internal);
+        let e = PatchPath::parse("name..x")
+            .err()
+            .unwrap_or_else(ScimError::internal);
         assert_eq!(e.scim_type, Some(crate::error::ScimType::InvalidPath));
         assert!(PatchPath::parse("").is_err());
         assert!(PatchPath::parse(r#"emails[type eq "work"] junk"#).is_err());

@@ -7,8 +7,8 @@ pub mod schema;
 
 pub use error::{ScimError, ScimResult, ScimType};
 pub mod eval;
+pub mod list;
+pub mod patch;
+pub mod projection;
 pub mod resolve;
 pub mod resource;
-pub mod patch;
-pub mod list;
-pub mod projection;

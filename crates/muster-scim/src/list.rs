@@ -6,7 +6,12 @@ pub const LIST_RESPONSE_SCHEMA: &str = "urn:ietf:params:scim:api:messages:2.0:Li
 
 /// A page of results. `Resources` is always present (an empty array when nothing matched),
 /// and the paging fields are JSON integers, as Okta requires.
-pub fn list_response(resources: Vec<Value>, total: u64, start_index: Option<u64>, next_cursor: Option<String>) -> Value {
+pub fn list_response(
+    resources: Vec<Value>,
+    total: u64,
+    start_index: Option<u64>,
+    next_cursor: Option<String>,
+) -> Value {
     let mut m = Map::new();
     m.insert("schemas".into(), json!([LIST_RESPONSE_SCHEMA]));
     m.insert("totalResults".into(), json!(total));

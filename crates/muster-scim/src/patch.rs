@@ -48,27 +48,47 @@ pub enum MemberChange {
 /// Parses a PatchOp body. An empty `Operations` list is accepted as a no-op: Microsoft's
 /// SCIM Validator sends one first.
 pub fn parse_request(body: &Value) -> ScimResult<Vec<Operation>> {
-    let obj = body.as_object().ok_or_else(|| ScimError::invalid_syntax("the PATCH body must be a JSON object"))?;
+    let obj = body
+        .as_object()
+        .ok_or_else(|| ScimError::invalid_syntax("the PATCH body must be a JSON object"))?;
     if let Some(schemas) = get_ci(obj, "schemas") {
-        let ok = schemas
-            .as_array()
-            .is_some_and(|a| a.iter().any(|s| s.as_str().is_some_and(|s| s.eq_ignore_ascii_case(PATCH_SCHEMA))));
+        let ok = schemas.as_array().is_some_and(|a| {
+            a.iter().any(|s| {
+                s.as_str()
+                    .is_some_and(|s| s.eq_ignore_ascii_case(PATCH_SCHEMA))
+            })
+        });
         if !ok {
-            return Err(ScimError::invalid_syntax(format!("'schemas' must be [\"{PATCH_SCHEMA}\"]")));
+            return Err(ScimError::invalid_syntax(format!(
+                "'schemas' must be [\"{PATCH_SCHEMA}\"]"
+            )));
         }
     }
     let ops = match get_ci(obj, "Operations") {
         Some(Value::Array(a)) => a,
         Some(_) => return Err(ScimError::invalid_syntax("'Operations' must be an array")),
-        None => return Err(ScimError::invalid_syntax("the PATCH body has no 'Operations'")),
+        None => {
+            return Err(ScimError::invalid_syntax(
+                "the PATCH body has no 'Operations'",
+            ));
+        }
     };
-    ops.iter().enumerate().map(|(i, o)| parse_operation(i, o)).collect()
+    ops.iter()
+        .enumerate()
+        .map(|(i, o)| parse_operation(i, o))
+        .collect()
 }
 
 fn parse_operation(i: usize, o: &Value) -> ScimResult<Operation> {
     let n = i + 1;
-    let o = o.as_object().ok_or_else(|| ScimError::invalid_syntax(format!("operation {n} must be a JSON object")))?;
-    let op = match get_ci(o, "op").and_then(Value::as_str).map(str::to_ascii_lowercase).as_deref() {
+    let o = o
+        .as_object()
+        .ok_or_else(|| ScimError::invalid_syntax(format!("operation {n} must be a JSON object")))?;
+    let op = match get_ci(o, "op")
+        .and_then(Value::as_str)
+        .map(str::to_ascii_lowercase)
+        .as_deref()
+    {
         Some("add") => Op::Add,
         Some("remove") => Op::Remove,
         Some("replace") => Op::Replace,
@@ -77,7 +97,11 @@ fn parse_operation(i: usize, o: &Value) -> ScimResult<Operation> {
                 "operation {n}: '{other}' is not an op (expected add, remove or replace)"
             )));
         }
-        None => return Err(ScimError::invalid_syntax(format!("operation {n} has no 'op'"))),
+        None => {
+            return Err(ScimError::invalid_syntax(format!(
+                "operation {n} has no 'op'"
+            )));
+        }
     };
     let path = match get_ci(o, "path") {
         None | Some(Value::Null) => None,
@@ -86,11 +110,17 @@ fn parse_operation(i: usize, o: &Value) -> ScimResult<Operation> {
             e.detail = format!("operation {n}: {}", e.detail);
             e
         })?),
-        Some(_) => return Err(ScimError::invalid_path(format!("operation {n}: 'path' must be a string"))),
+        Some(_) => {
+            return Err(ScimError::invalid_path(format!(
+                "operation {n}: 'path' must be a string"
+            )));
+        }
     };
     let value = get_ci(o, "value").cloned();
     if op != Op::Remove && value.is_none() {
-        return Err(ScimError::invalid_syntax(format!("operation {n} ({op:?}) needs a 'value'").to_lowercase()));
+        return Err(ScimError::invalid_syntax(
+            format!("operation {n} ({op:?}) needs a 'value'").to_lowercase(),
+        ));
     }
     Ok(Operation { op, path, value })
 }
@@ -103,8 +133,16 @@ pub struct Patched {
 }
 
 /// Applies `ops` to a copy of `resource` (canonical form, without members for groups).
-pub fn apply(rt: &ResourceType, resource: &Map<String, Value>, ops: &[Operation]) -> ScimResult<Patched> {
-    let mut engine = Engine { rt, res: resource.clone(), members: Vec::new() };
+pub fn apply(
+    rt: &ResourceType,
+    resource: &Map<String, Value>,
+    ops: &[Operation],
+) -> ScimResult<Patched> {
+    let mut engine = Engine {
+        rt,
+        res: resource.clone(),
+        members: Vec::new(),
+    };
     for (i, op) in ops.iter().enumerate() {
         engine.operation(op).map_err(|mut e| {
             if ops.len() > 1 {
@@ -115,7 +153,10 @@ pub fn apply(rt: &ResourceType, resource: &Map<String, Value>, ops: &[Operation]
     }
     engine.res.retain(|_, v| !is_empty(v));
     check_required(rt, &engine.res)?;
-    Ok(Patched { resource: engine.res, members: engine.members })
+    Ok(Patched {
+        resource: engine.res,
+        members: engine.members,
+    })
 }
 
 fn is_empty(v: &Value) -> bool {
@@ -145,7 +186,9 @@ impl Engine<'_> {
         match resolve(self.rt, &path.path) {
             Some(Target::ExtensionRoot(ext)) => {
                 if path.filter.is_some() || path.sub_after_filter.is_some() {
-                    return Err(ScimError::invalid_path(format!("'{path}' is not a valid path")));
+                    return Err(ScimError::invalid_path(format!(
+                        "'{path}' is not a valid path"
+                    )));
                 }
                 match o.op {
                     Op::Remove => {
@@ -154,12 +197,19 @@ impl Engine<'_> {
                     }
                     _ => {
                         let obj = value.and_then(Value::as_object).ok_or_else(|| {
-                            ScimError::invalid_value(format!("the value for '{}' must be a JSON object", ext.id))
+                            ScimError::invalid_value(format!(
+                                "the value for '{}' must be a JSON object",
+                                ext.id
+                            ))
                         })?;
                         for (k, v) in obj {
                             match ext.attr(k) {
                                 Some(attr) => {
-                                    let r = Resolved { extension: Some(ext), attr, sub: None };
+                                    let r = Resolved {
+                                        extension: Some(ext),
+                                        attr,
+                                        sub: None,
+                                    };
                                     self.attribute(o.op, r, None, Some(v), false)?;
                                 }
                                 None => self.unknown(o.op, k, Some(v), Some(ext.id))?,
@@ -172,14 +222,23 @@ impl Engine<'_> {
             Some(Target::Attr(mut r)) => {
                 if let Some(sub) = &path.sub_after_filter {
                     r.sub = Some(r.attr.sub(sub).ok_or_else(|| {
-                        ScimError::invalid_path(format!("'{}' has no sub-attribute '{sub}'", r.attr.name))
+                        ScimError::invalid_path(format!(
+                            "'{}' has no sub-attribute '{sub}'",
+                            r.attr.name
+                        ))
                     })?);
                 }
                 self.attribute(o.op, r, path.filter.as_ref(), value, true)
             }
             None => {
-                if path.filter.is_some() || path.sub_after_filter.is_some() || path.path.sub.is_some() {
-                    return Err(ScimError::no_target(format!("'{}' is not an attribute of a {}", path.path, self.rt.name)));
+                if path.filter.is_some()
+                    || path.sub_after_filter.is_some()
+                    || path.path.sub.is_some()
+                {
+                    return Err(ScimError::no_target(format!(
+                        "'{}' is not an attribute of a {}",
+                        path.path, self.rt.name
+                    )));
                 }
                 // Unknown attributes are kept (product rule 7); a URN prefix of an unknown schema
                 // stays part of the name.
@@ -191,7 +250,9 @@ impl Engine<'_> {
     /// `{"op":"replace","value":{"active":false,"name.givenName":"A","urn:…:User:department":"x"}}`.
     fn pathless(&mut self, op: Op, value: &Value) -> ScimResult<()> {
         let obj = value.as_object().ok_or_else(|| {
-            ScimError::invalid_value("an operation without 'path' needs a JSON object as its 'value'")
+            ScimError::invalid_value(
+                "an operation without 'path' needs a JSON object as its 'value'",
+            )
         })?;
         for (k, v) in obj {
             if k.eq_ignore_ascii_case("schemas") {
@@ -200,17 +261,25 @@ impl Engine<'_> {
             if let Some(ext) = self.rt.extension(k) {
                 let path = Operation {
                     op,
-                    path: Some(PatchPath { path: AttrPath::parse(ext.id, 0)?, filter: None, sub_after_filter: None }),
+                    path: Some(PatchPath {
+                        path: AttrPath::parse(ext.id, 0)?,
+                        filter: None,
+                        sub_after_filter: None,
+                    }),
                     value: Some(v.clone()),
                 };
                 self.operation(&path)?;
                 continue;
             }
-            let target = AttrPath::parse(k, 0).ok().and_then(|p| resolve(self.rt, &p));
+            let target = AttrPath::parse(k, 0)
+                .ok()
+                .and_then(|p| resolve(self.rt, &p));
             match target {
                 Some(Target::Attr(r)) => {
                     // Clients resend read-only attributes (Okta's rename carries `id`): ignore them.
-                    if r.attr.mutability == Mutability::ReadOnly || r.sub.is_some_and(|s| s.mutability == Mutability::ReadOnly) {
+                    if r.attr.mutability == Mutability::ReadOnly
+                        || r.sub.is_some_and(|s| s.mutability == Mutability::ReadOnly)
+                    {
                         continue;
                     }
                     self.attribute(op, r, None, Some(v), false)?;
@@ -222,13 +291,26 @@ impl Engine<'_> {
         Ok(())
     }
 
-    fn unknown(&mut self, op: Op, key: &str, value: Option<&Value>, ext: Option<&str>) -> ScimResult<()> {
+    fn unknown(
+        &mut self,
+        op: Op,
+        key: &str,
+        value: Option<&Value>,
+        ext: Option<&str>,
+    ) -> ScimResult<()> {
         let container = match ext {
             Some(urn) => {
-                let e = self.res.entry(urn.to_string()).or_insert_with(|| Value::Object(Map::new()));
+                let e = self
+                    .res
+                    .entry(urn.to_string())
+                    .or_insert_with(|| Value::Object(Map::new()));
                 match e.as_object_mut() {
                     Some(m) => m,
-                    None => return Err(ScimError::invalid_value(format!("'{urn}' is not an object"))),
+                    None => {
+                        return Err(ScimError::invalid_value(format!(
+                            "'{urn}' is not an object"
+                        )));
+                    }
                 }
             }
             None => &mut self.res,
@@ -248,12 +330,27 @@ impl Engine<'_> {
         Ok(())
     }
 
-    fn attribute(&mut self, op: Op, r: Resolved, filter: Option<&Filter>, value: Option<&Value>, explicit: bool) -> ScimResult<()> {
+    fn attribute(
+        &mut self,
+        op: Op,
+        r: Resolved,
+        filter: Option<&Filter>,
+        value: Option<&Value>,
+        explicit: bool,
+    ) -> ScimResult<()> {
         let name = r.display_name();
         if explicit && r.attr.mutability == Mutability::ReadOnly {
             return Err(ScimError::mutability(format!("'{name}' is read-only")));
         }
-        if self.rt.kind == ResourceKind::Group && r.extension.is_none() && r.attr.name == "members" {
+        // Write-only values (password) are accepted and never stored: muster does not
+        // authenticate with SCIM passwords, so keeping even a hash would only be a liability.
+        if r.attr.mutability == Mutability::WriteOnly
+            || r.sub.is_some_and(|s| s.mutability == Mutability::WriteOnly)
+        {
+            return Ok(());
+        }
+        if self.rt.kind == ResourceKind::Group && r.extension.is_none() && r.attr.name == "members"
+        {
             return self.members(op, r, filter, value);
         }
         if let Some(sub) = r.sub
@@ -264,26 +361,42 @@ impl Engine<'_> {
         }
         if let Some(f) = filter {
             if !r.attr.multi_valued || !r.attr.is_complex() {
-                return Err(ScimError::invalid_path(format!("'{}' is not a multi-valued complex attribute", r.attr.name)));
+                return Err(ScimError::invalid_path(format!(
+                    "'{}' is not a multi-valued complex attribute",
+                    r.attr.name
+                )));
             }
             check(Scope::Element(r.attr), f)?;
         }
         if op == Op::Remove && r.attr.required && r.sub.is_none() && filter.is_none() {
-            return Err(ScimError::mutability(format!("'{name}' is required and cannot be removed")));
+            return Err(ScimError::mutability(format!(
+                "'{name}' is required and cannot be removed"
+            )));
         }
         let create = op != Op::Remove;
-        let Some(container) = container_mut(&mut self.res, &r, create) else { return Ok(()) };
+        let Some(container) = container_mut(&mut self.res, &r, create) else {
+            return Ok(());
+        };
         let attr = r.attr;
         if !attr.multi_valued {
             if filter.is_some() {
-                return Err(ScimError::invalid_path(format!("'{}' is not multi-valued", attr.name)));
+                return Err(ScimError::invalid_path(format!(
+                    "'{}' is not multi-valued",
+                    attr.name
+                )));
             }
             return single(container, op, attr, r.sub, value);
         }
         multi(container, op, attr, filter, r.sub, value)
     }
 
-    fn members(&mut self, op: Op, r: Resolved, filter: Option<&Filter>, value: Option<&Value>) -> ScimResult<()> {
+    fn members(
+        &mut self,
+        op: Op,
+        r: Resolved,
+        filter: Option<&Filter>,
+        value: Option<&Value>,
+    ) -> ScimResult<()> {
         if r.sub.is_some() {
             return Err(ScimError::mutability(
                 "a member's sub-attributes cannot be changed; remove the member and add it again",
@@ -323,10 +436,14 @@ impl Engine<'_> {
                     Some(v) => {
                         let ids: Vec<String> = members_of(Some(v))?
                             .iter()
-                            .filter_map(|m| m.get("value").and_then(Value::as_str).map(str::to_string))
+                            .filter_map(|m| {
+                                m.get("value").and_then(Value::as_str).map(str::to_string)
+                            })
                             .collect();
                         if ids.is_empty() {
-                            return Err(ScimError::invalid_value("the members to remove have no 'value'"));
+                            return Err(ScimError::invalid_value(
+                                "the members to remove have no 'value'",
+                            ));
                         }
                         MemberChange::Remove(ids)
                     }
@@ -350,8 +467,13 @@ fn normalize_member_values(v: &Value) -> Value {
 /// `value eq "a" or value eq "b"` → `["a", "b"]`: the common removal, done by id.
 fn ids_of_value_filter(f: &Filter) -> Option<Vec<String>> {
     match f {
-        Filter::Compare { path, op: CompareOp::Eq, value: CompValue::Str(s) }
-            if path.urn.is_none() && path.sub.is_none() && path.attr.eq_ignore_ascii_case("value") =>
+        Filter::Compare {
+            path,
+            op: CompareOp::Eq,
+            value: CompValue::Str(s),
+        } if path.urn.is_none()
+            && path.sub.is_none()
+            && path.attr.eq_ignore_ascii_case("value") =>
         {
             Some(vec![s.clone()])
         }
@@ -364,7 +486,13 @@ fn ids_of_value_filter(f: &Filter) -> Option<Vec<String>> {
     }
 }
 
-fn single(container: &mut Map<String, Value>, op: Op, attr: &Attribute, sub: Option<&Attribute>, value: Option<&Value>) -> ScimResult<()> {
+fn single(
+    container: &mut Map<String, Value>,
+    op: Op,
+    attr: &Attribute,
+    sub: Option<&Attribute>,
+    value: Option<&Value>,
+) -> ScimResult<()> {
     let key = attr.name;
     match (sub, op) {
         (None, Op::Remove) => {
@@ -390,9 +518,13 @@ fn single(container: &mut Map<String, Value>, op: Op, attr: &Attribute, sub: Opt
             }
         }
         (Some(sub), _) => {
-            let obj = container.entry(key.to_string()).or_insert_with(|| Value::Object(Map::new()));
+            let obj = container
+                .entry(key.to_string())
+                .or_insert_with(|| Value::Object(Map::new()));
             let Some(obj) = obj.as_object_mut() else {
-                return Err(ScimError::invalid_value(format!("'{key}' is not an object")));
+                return Err(ScimError::invalid_value(format!(
+                    "'{key}' is not an object"
+                )));
             };
             set_sub(obj, op, sub, value)?;
             if obj.is_empty() {
@@ -403,8 +535,17 @@ fn single(container: &mut Map<String, Value>, op: Op, attr: &Attribute, sub: Opt
     Ok(())
 }
 
-fn set_sub(obj: &mut Map<String, Value>, op: Op, sub: &Attribute, value: Option<&Value>) -> ScimResult<()> {
-    let new = if op == Op::Remove { None } else { normalize_value(sub, value.unwrap_or(&Value::Null))? };
+fn set_sub(
+    obj: &mut Map<String, Value>,
+    op: Op,
+    sub: &Attribute,
+    value: Option<&Value>,
+) -> ScimResult<()> {
+    let new = if op == Op::Remove {
+        None
+    } else {
+        normalize_value(sub, value.unwrap_or(&Value::Null))?
+    };
     match new {
         Some(v) => {
             obj.insert(sub.name.to_string(), v);
@@ -503,18 +644,24 @@ fn multi(
                         // Entra expects a replace whose filter matches nothing to add the value;
                         // that needs a filter that says what the new value is (`type eq "work"`).
                         let Some(seed) = seed_from_filter(f) else {
-                            return Err(ScimError::no_target(format!("no value of '{key}' matches the filter")));
+                            return Err(ScimError::no_target(format!(
+                                "no value of '{key}' matches the filter"
+                            )));
                         };
                         let seed = normalize_single_element(attr, Some(&Value::Object(seed)))?;
                         items.push(seed.unwrap_or_else(|| Value::Object(Map::new())));
                         hits.push(items.len() - 1);
                     }
                     for &i in &hits {
-                        let Some(obj) = items[i].as_object_mut() else { continue };
+                        let Some(obj) = items[i].as_object_mut() else {
+                            continue;
+                        };
                         match sub {
                             Some(sub) => set_sub(obj, op, sub, value)?,
                             None => {
-                                if let Some(Value::Object(new)) = normalize_single_element(attr, value)? {
+                                if let Some(Value::Object(new)) =
+                                    normalize_single_element(attr, value)?
+                                {
                                     obj.extend(new);
                                 }
                             }
@@ -528,7 +675,11 @@ fn multi(
     items.retain(|v| !is_empty(v));
     // RFC 7644 §3.5.2: setting "primary" on one value clears it on the others.
     if let Some(&p) = touched.iter().find(|&&i| {
-        items.get(i).and_then(|v| v.get("primary")).and_then(Value::as_bool) == Some(true)
+        items
+            .get(i)
+            .and_then(|v| v.get("primary"))
+            .and_then(Value::as_bool)
+            == Some(true)
     }) {
         for (i, v) in items.iter_mut().enumerate() {
             if i != p
@@ -549,7 +700,10 @@ fn multi(
 fn normalize_single_element(attr: &Attribute, value: Option<&Value>) -> ScimResult<Option<Value>> {
     match normalize_value(attr, value.unwrap_or(&Value::Null))? {
         Some(Value::Array(mut a)) if a.len() == 1 => Ok(a.pop()),
-        Some(Value::Array(_)) => Err(ScimError::invalid_value(format!("expected one value for '{}'", attr.name))),
+        Some(Value::Array(_)) => Err(ScimError::invalid_value(format!(
+            "expected one value for '{}'",
+            attr.name
+        ))),
         other => Ok(other),
     }
 }
@@ -571,7 +725,11 @@ fn seed_from_filter(f: &Filter) -> Option<Map<String, Value>> {
     fn walk(f: &Filter, m: &mut Map<String, Value>) -> bool {
         match f {
             Filter::And(a, b) => walk(a, m) && walk(b, m),
-            Filter::Compare { path, op: CompareOp::Eq, value } if path.sub.is_none() && path.urn.is_none() => {
+            Filter::Compare {
+                path,
+                op: CompareOp::Eq,
+                value,
+            } if path.sub.is_none() && path.urn.is_none() => {
                 let v = match value {
                     CompValue::Str(s) => Value::String(s.clone()),
                     CompValue::Num(n) => Value::Number(n.clone()),

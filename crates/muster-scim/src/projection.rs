@@ -4,7 +4,7 @@
 
 use crate::filter::AttrPath;
 use crate::resolve::{Target, resolve};
-use crate::schema::{Returned, ResourceType};
+use crate::schema::{ResourceType, Returned};
 use serde_json::{Map, Value};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -26,17 +26,37 @@ impl Projection {
     /// Parses the two comma-separated lists. Names are matched case-insensitively; a value
     /// filter in a name (`emails[type eq "work"]`, which Microsoft's tests send) selects the
     /// attribute; names that no schema defines select nothing.
-    pub fn parse(rt: &ResourceType, attributes: Option<&str>, excluded: Option<&str>) -> Projection {
+    pub fn parse(
+        rt: &ResourceType,
+        attributes: Option<&str>,
+        excluded: Option<&str>,
+    ) -> Projection {
         let list = |s: Option<&str>| -> Vec<Sel> {
-            s.map(|s| split_list(s).iter().filter_map(|item| sel(rt, item)).collect()).unwrap_or_default()
+            s.map(|s| {
+                split_list(s)
+                    .iter()
+                    .filter_map(|item| sel(rt, item))
+                    .collect()
+            })
+            .unwrap_or_default()
         };
-        let include = attributes.filter(|s| !s.trim().is_empty()).map(|s| list(Some(s)));
-        Projection { include, exclude: list(excluded) }
+        let include = attributes
+            .filter(|s| !s.trim().is_empty())
+            .map(|s| list(Some(s)));
+        Projection {
+            include,
+            exclude: list(excluded),
+        }
     }
 
     /// Whether the top-level core attribute `name` will be in the output.
     pub fn wants(&self, name: &str) -> bool {
-        let is = |s: &Sel| s.ext.is_none() && s.attr.as_deref().is_some_and(|a| a.eq_ignore_ascii_case(name));
+        let is = |s: &Sel| {
+            s.ext.is_none()
+                && s.attr
+                    .as_deref()
+                    .is_some_and(|a| a.eq_ignore_ascii_case(name))
+        };
         match &self.include {
             Some(list) => list.iter().any(is),
             None => !self.exclude.iter().any(|s| is(s) && s.sub.is_none()),
@@ -48,7 +68,9 @@ impl Projection {
     }
 
     pub fn apply(&self, rt: &ResourceType, resource: &mut Value) {
-        let Some(obj) = resource.as_object_mut() else { return };
+        let Some(obj) = resource.as_object_mut() else {
+            return;
+        };
         if let Some(list) = &self.include {
             let mut out = Map::new();
             for (k, v) in obj.iter() {
@@ -69,7 +91,11 @@ impl Projection {
                             let inner: Vec<&Sel> = sels
                                 .iter()
                                 .copied()
-                                .filter(|s| s.attr.as_deref().is_some_and(|a| a.eq_ignore_ascii_case(ek)))
+                                .filter(|s| {
+                                    s.attr
+                                        .as_deref()
+                                        .is_some_and(|a| a.eq_ignore_ascii_case(ek))
+                                })
                                 .collect();
                             if let Some(pv) = pick(ev, &inner) {
                                 keep.insert(ek.clone(), pv);
@@ -106,9 +132,17 @@ impl Projection {
             }
         }
         // `schemas` lists only the extensions still present.
-        let present: Vec<String> = rt.extensions.iter().filter(|e| obj.contains_key(e.id)).map(|e| e.id.to_string()).collect();
+        let present: Vec<String> = rt
+            .extensions
+            .iter()
+            .filter(|e| obj.contains_key(e.id))
+            .map(|e| e.id.to_string())
+            .collect();
         if let Some(Value::Array(schemas)) = obj.get_mut("schemas") {
-            schemas.retain(|s| s.as_str().is_some_and(|s| rt.extension(s).is_none() || present.iter().any(|p| p == s)));
+            schemas.retain(|s| {
+                s.as_str()
+                    .is_some_and(|s| rt.extension(s).is_none() || present.iter().any(|p| p == s))
+            });
         }
     }
 }
@@ -116,13 +150,19 @@ impl Projection {
 /// `id` is always returned (RFC 7643 §3.1); so is anything else a schema marks `always`.
 fn always(rt: &ResourceType, key: &str) -> bool {
     key == "id"
-        || rt.core.attr(key).is_some_and(|a| a.returned == Returned::Always)
+        || rt
+            .core
+            .attr(key)
+            .is_some_and(|a| a.returned == Returned::Always)
 }
 
 fn selects_key(s: &Sel, key: &str) -> bool {
     match &s.ext {
         Some(ext) => ext.eq_ignore_ascii_case(key),
-        None => s.attr.as_deref().is_some_and(|a| a.eq_ignore_ascii_case(key)),
+        None => s
+            .attr
+            .as_deref()
+            .is_some_and(|a| a.eq_ignore_ascii_case(key)),
     }
 }
 
@@ -136,12 +176,19 @@ fn pick(v: &Value, sels: &[&Sel]) -> Option<Value> {
     }
     let subs: Vec<&str> = sels.iter().filter_map(|s| s.sub.as_deref()).collect();
     let keep = |o: &Map<String, Value>| -> Map<String, Value> {
-        o.iter().filter(|(k, _)| subs.iter().any(|s| s.eq_ignore_ascii_case(k))).map(|(k, v)| (k.clone(), v.clone())).collect()
+        o.iter()
+            .filter(|(k, _)| subs.iter().any(|s| s.eq_ignore_ascii_case(k)))
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect()
     };
     match v {
         Value::Object(o) => {
             let m = keep(o);
-            if m.is_empty() { None } else { Some(Value::Object(m)) }
+            if m.is_empty() {
+                None
+            } else {
+                Some(Value::Object(m))
+            }
         }
         Value::Array(items) => {
             let out: Vec<Value> = items
@@ -150,14 +197,20 @@ fn pick(v: &Value, sels: &[&Sel]) -> Option<Value> {
                 .filter(|m| !m.is_empty())
                 .map(Value::Object)
                 .collect();
-            if out.is_empty() { None } else { Some(Value::Array(out)) }
+            if out.is_empty() {
+                None
+            } else {
+                Some(Value::Array(out))
+            }
         }
         _ => None,
     }
 }
 
 fn drop_attr(obj: &mut Map<String, Value>, attr: &str, sub: Option<&str>) {
-    let Some(key) = crate::resolve::key_ci(obj, attr) else { return };
+    let Some(key) = crate::resolve::key_ci(obj, attr) else {
+        return;
+    };
     match sub {
         None => {
             obj.remove(&key);
@@ -170,7 +223,10 @@ fn drop_attr(obj: &mut Map<String, Value>, attr: &str, sub: Option<&str>) {
             };
             match obj.get_mut(&key) {
                 Some(Value::Object(o)) => strip(o),
-                Some(Value::Array(items)) => items.iter_mut().filter_map(Value::as_object_mut).for_each(strip),
+                Some(Value::Array(items)) => items
+                    .iter_mut()
+                    .filter_map(Value::as_object_mut)
+                    .for_each(strip),
                 _ => {}
             }
         }
@@ -196,7 +252,10 @@ fn split_list(s: &str) -> Vec<String> {
         cur.push(c);
     }
     out.push(cur);
-    out.into_iter().map(|s| s.trim().to_string()).filter(|s| !s.is_empty()).collect()
+    out.into_iter()
+        .map(|s| s.trim().to_string())
+        .filter(|s| !s.is_empty())
+        .collect()
 }
 
 fn sel(rt: &ResourceType, item: &str) -> Option<Sel> {
@@ -207,14 +266,22 @@ fn sel(rt: &ResourceType, item: &str) -> Option<Sel> {
     };
     let path = AttrPath::parse(&name, 0).ok()?;
     Some(match resolve(rt, &path) {
-        Some(Target::ExtensionRoot(ext)) => Sel { ext: Some(ext.id.to_string()), attr: None, sub: None },
+        Some(Target::ExtensionRoot(ext)) => Sel {
+            ext: Some(ext.id.to_string()),
+            attr: None,
+            sub: None,
+        },
         Some(Target::Attr(r)) => Sel {
             ext: r.extension.map(|e| e.id.to_string()),
             attr: Some(r.attr.name.to_string()),
             sub: r.sub.map(|s| s.name.to_string()),
         },
         // Unknown (kept) attributes can be selected by the name they were sent with.
-        None if path.urn.is_none() => Sel { ext: None, attr: Some(path.attr), sub: path.sub },
+        None if path.urn.is_none() => Sel {
+            ext: None,
+            attr: Some(path.attr),
+            sub: path.sub,
+        },
         None => return None,
     })
 }
@@ -248,19 +315,35 @@ mod tests {
             project(Some("userName,NAME.givenName"), None),
             json!({"schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"], "id": "1", "userName": "a", "name": {"givenName": "A"}})
         );
-        let v = project(Some("urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:department,emails[type eq \"work\"]"), None);
-        assert_eq!(v["urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"], json!({"department": "D"}));
+        let v = project(
+            Some(
+                "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:department,emails[type eq \"work\"]",
+            ),
+            None,
+        );
+        assert_eq!(
+            v["urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"],
+            json!({"department": "D"})
+        );
         assert_eq!(v["emails"], json!([{"value": "x", "type": "work"}]));
         assert!(v.get("userName").is_none());
     }
 
     #[test]
     fn exclude() {
-        let v = project(None, Some("emails,name.familyName,urn:ietf:params:scim:schemas:extension:enterprise:2.0:User,id"));
+        let v = project(
+            None,
+            Some(
+                "emails,name.familyName,urn:ietf:params:scim:schemas:extension:enterprise:2.0:User,id",
+            ),
+        );
         assert_eq!(v["id"], json!("1"));
         assert!(v.get("emails").is_none());
         assert_eq!(v["name"], json!({"givenName": "A"}));
-        assert_eq!(v["schemas"], json!(["urn:ietf:params:scim:schemas:core:2.0:User"]));
+        assert_eq!(
+            v["schemas"],
+            json!(["urn:ietf:params:scim:schemas:core:2.0:User"])
+        );
     }
 
     #[test]

@@ -66,11 +66,16 @@ pub fn resolve(rt: &ResourceType, path: &AttrPath) -> Option<Target> {
     };
     let (extension, attr) = match schema {
         Some(s) if !is_core => (Some(s), s.attr(&path.attr)?),
-        _ => match crate::schema::find(&COMMON_ATTRIBUTES, &path.attr).or_else(|| rt.core.attr(&path.attr)) {
+        _ => match crate::schema::find(&COMMON_ATTRIBUTES, &path.attr)
+            .or_else(|| rt.core.attr(&path.attr))
+        {
             Some(a) => (None, a),
             // Lenient: an extension attribute named without its URN, when only one extension has it.
             None if schema.is_none() => {
-                let mut found = rt.extensions.iter().filter_map(|s| s.attr(&path.attr).map(|a| (s, a)));
+                let mut found = rt
+                    .extensions
+                    .iter()
+                    .filter_map(|s| s.attr(&path.attr).map(|a| (s, a)));
                 let (s, a) = found.next()?;
                 if found.next().is_some() {
                     return None;
@@ -84,7 +89,11 @@ pub fn resolve(rt: &ResourceType, path: &AttrPath) -> Option<Target> {
         Some(name) => Some(attr.sub(name)?),
         None => None,
     };
-    Some(Target::Attr(Resolved { extension, attr, sub }))
+    Some(Target::Attr(Resolved {
+        extension,
+        attr,
+        sub,
+    }))
 }
 
 /// Resolves a path that must name an attribute (not an extension root).
@@ -98,7 +107,11 @@ pub fn resolve_attr(rt: &ResourceType, path: &AttrPath) -> Option<Resolved> {
 /// Case-insensitive key lookup; stored resources use canonical names, but unknown
 /// attributes keep the case the client sent.
 pub fn get_ci<'a>(obj: &'a Map<String, Value>, key: &str) -> Option<&'a Value> {
-    obj.get(key).or_else(|| obj.iter().find(|(k, _)| k.eq_ignore_ascii_case(key)).map(|(_, v)| v))
+    obj.get(key).or_else(|| {
+        obj.iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(key))
+            .map(|(_, v)| v)
+    })
 }
 
 /// The key under which `key` is stored in `obj`, ignoring case.
@@ -110,7 +123,10 @@ pub fn key_ci(obj: &Map<String, Value>, key: &str) -> Option<String> {
 }
 
 /// The object that holds `r.attr` in `resource` (the resource itself or an extension object).
-pub fn container<'a>(resource: &'a Map<String, Value>, r: &Resolved) -> Option<&'a Map<String, Value>> {
+pub fn container<'a>(
+    resource: &'a Map<String, Value>,
+    r: &Resolved,
+) -> Option<&'a Map<String, Value>> {
     match r.extension {
         None => Some(resource),
         Some(ext) => resource.get(ext.id)?.as_object(),
@@ -146,23 +162,37 @@ mod tests {
     #[test]
     fn resolves_core_common_and_extension_paths() {
         let rt = ResourceType::of(ResourceKind::User);
-        let r = resolve_attr(rt, &path("NAME.givenname")).unwrap_or_else(|| panic!("name.givenName"));
-        assert_eq!((r.attr.name, r.sub.map(|s| s.name)), ("name", Some("givenName")));
-        let r = resolve_attr(rt, &path("urn:ietf:params:scim:schemas:core:2.0:User:userName"))
-            .unwrap_or_else(|| panic!("urn userName"));
+        let r =
+            resolve_attr(rt, &path("NAME.givenname")).unwrap_or_else(|| panic!("name.givenName"));
+        assert_eq!(
+            (r.attr.name, r.sub.map(|s| s.name)),
+            ("name", Some("givenName"))
+        );
+        let r = resolve_attr(
+            rt,
+            &path("urn:ietf:params:scim:schemas:core:2.0:User:userName"),
+        )
+        .unwrap_or_else(|| panic!("urn userName"));
         assert!(r.extension.is_none() && r.attr.name == "userName");
-        let r = resolve_attr(rt, &path("urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:manager.value"))
-            .unwrap_or_else(|| panic!("manager"));
+        let r = resolve_attr(
+            rt,
+            &path("urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:manager.value"),
+        )
+        .unwrap_or_else(|| panic!("manager"));
         assert!(r.extension.is_some() && r.attr.name == "manager");
         let r = resolve_attr(rt, &path("meta.lastModified")).unwrap_or_else(|| panic!("meta"));
         assert!(r.is_common());
         assert!(matches!(
-            resolve(rt, &path("urn:ietf:params:scim:schemas:extension:enterprise:2.0:User")),
+            resolve(
+                rt,
+                &path("urn:ietf:params:scim:schemas:extension:enterprise:2.0:User")
+            ),
             Some(Target::ExtensionRoot(_))
         ));
         assert!(resolve(rt, &path("nosuch")).is_none());
         assert!(resolve(rt, &path("name.nosuch")).is_none());
-        let r = resolve_attr(rt, &path("department")).unwrap_or_else(|| panic!("bare extension attr"));
+        let r =
+            resolve_attr(rt, &path("department")).unwrap_or_else(|| panic!("bare extension attr"));
         assert!(r.extension.is_some());
     }
 }

@@ -20,7 +20,9 @@ pub fn fold(s: &str) -> String {
 /// attributes.
 pub fn normalize(rt: &ResourceType, input: &Value) -> ScimResult<Map<String, Value>> {
     let Some(obj) = input.as_object() else {
-        return Err(ScimError::invalid_syntax("the request body must be a JSON object"));
+        return Err(ScimError::invalid_syntax(
+            "the request body must be a JSON object",
+        ));
     };
     if let Some(schemas) = crate::resolve::get_ci(obj, "schemas") {
         check_schemas(rt, schemas)?;
@@ -35,7 +37,10 @@ pub fn normalize(rt: &ResourceType, input: &Value) -> ScimResult<Map<String, Val
                 if value.is_null() {
                     continue;
                 }
-                return Err(ScimError::invalid_value(format!("'{}' must be a JSON object", ext.id)));
+                return Err(ScimError::invalid_value(format!(
+                    "'{}' must be a JSON object",
+                    ext.id
+                )));
             };
             let mut norm = Map::new();
             for (k, v) in ext_obj {
@@ -75,7 +80,9 @@ fn merge_extension(out: &mut Map<String, Value>, urn: &str, attrs: Map<String, V
     if attrs.is_empty() {
         return;
     }
-    let entry = out.entry(urn.to_string()).or_insert_with(|| Value::Object(Map::new()));
+    let entry = out
+        .entry(urn.to_string())
+        .or_insert_with(|| Value::Object(Map::new()));
     if let Some(existing) = entry.as_object_mut() {
         existing.extend(attrs);
     }
@@ -86,17 +93,29 @@ fn check_schemas(rt: &ResourceType, schemas: &Value) -> ScimResult<()> {
     let list: Vec<&str> = match schemas {
         Value::Array(items) => items.iter().filter_map(Value::as_str).collect(),
         Value::String(s) => vec![s.as_str()],
-        _ => return Err(ScimError::invalid_syntax("'schemas' must be an array of schema URNs")),
+        _ => {
+            return Err(ScimError::invalid_syntax(
+                "'schemas' must be an array of schema URNs",
+            ));
+        }
     };
     if list.iter().any(|s| s.eq_ignore_ascii_case(rt.core.id)) {
         Ok(())
     } else {
-        Err(ScimError::invalid_value(format!("'schemas' must include \"{}\"", rt.core.id)))
+        Err(ScimError::invalid_value(format!(
+            "'schemas' must include \"{}\"",
+            rt.core.id
+        )))
     }
 }
 
 /// Normalises `key: value` against `attrs` into `out`; unknown keys are kept as sent.
-fn put_attribute(attrs: &[Attribute], key: &str, value: &Value, out: &mut Map<String, Value>) -> ScimResult<()> {
+fn put_attribute(
+    attrs: &[Attribute],
+    key: &str,
+    value: &Value,
+    out: &mut Map<String, Value>,
+) -> ScimResult<()> {
     // Dotted keys ("name.givenName") are accepted in bodies as in path-less PATCH values.
     if let Some((head, sub)) = key.split_once('.')
         && let Some(attr) = crate::schema::find(attrs, head)
@@ -107,7 +126,9 @@ fn put_attribute(attrs: &[Attribute], key: &str, value: &Value, out: &mut Map<St
         wrapped.insert(sub.to_string(), value.clone());
         let norm = normalize_value(attr, &Value::Object(wrapped))?;
         if let Some(Value::Object(new)) = norm {
-            let entry = out.entry(attr.name.to_string()).or_insert_with(|| Value::Object(Map::new()));
+            let entry = out
+                .entry(attr.name.to_string())
+                .or_insert_with(|| Value::Object(Map::new()));
             if let Some(existing) = entry.as_object_mut() {
                 existing.extend(new);
             }
@@ -116,7 +137,10 @@ fn put_attribute(attrs: &[Attribute], key: &str, value: &Value, out: &mut Map<St
     }
     match crate::schema::find(attrs, key) {
         Some(attr) => {
-            if matches!(attr.mutability, Mutability::ReadOnly | Mutability::WriteOnly) {
+            if matches!(
+                attr.mutability,
+                Mutability::ReadOnly | Mutability::WriteOnly
+            ) {
                 // RFC 7644 §3.3: read-only values are ignored. Write-only values (password) are
                 // accepted and not stored: muster never authenticates with SCIM passwords.
                 return Ok(());
@@ -158,14 +182,21 @@ pub fn normalize_value(attr: &Attribute, value: &Value) -> ScimResult<Option<Val
             }
         }
         fix_primary(&mut out);
-        return Ok(if out.is_empty() { None } else { Some(Value::Array(out)) });
+        return Ok(if out.is_empty() {
+            None
+        } else {
+            Some(Value::Array(out))
+        });
     }
     if let Value::Array(a) = value {
         // A one-element array for a single-valued attribute: accept the element.
         return match a.as_slice() {
             [] => Ok(None),
             [one] => normalize_single(attr, one),
-            _ => Err(ScimError::invalid_value(format!("'{}' is single-valued but got an array", attr.name))),
+            _ => Err(ScimError::invalid_value(format!(
+                "'{}' is single-valued but got an array",
+                attr.name
+            ))),
         };
     }
     normalize_single(attr, value)
@@ -201,7 +232,10 @@ fn normalize_single(attr: &Attribute, value: &Value) -> ScimResult<Option<Value>
                 m
             }
             _ => {
-                return Err(ScimError::invalid_value(format!("'{}' must be a JSON object", attr.name)));
+                return Err(ScimError::invalid_value(format!(
+                    "'{}' must be a JSON object",
+                    attr.name
+                )));
             }
         };
         let mut out = Map::new();
@@ -222,7 +256,11 @@ fn normalize_single(attr: &Attribute, value: &Value) -> ScimResult<Option<Value>
                 }
             }
         }
-        return Ok(if out.is_empty() { None } else { Some(Value::Object(out)) });
+        return Ok(if out.is_empty() {
+            None
+        } else {
+            Some(Value::Object(out))
+        });
     }
     simple_value(attr, value).map(Some)
 }
@@ -250,7 +288,11 @@ fn simple_value(attr: &Attribute, value: &Value) -> ScimResult<Value> {
         },
         AttrType::Integer => match value {
             Value::Number(n) if n.is_i64() || n.is_u64() => Ok(value.clone()),
-            Value::String(s) => s.trim().parse::<i64>().map(Value::from).map_err(|_| wrong("an integer")),
+            Value::String(s) => s
+                .trim()
+                .parse::<i64>()
+                .map(Value::from)
+                .map_err(|_| wrong("an integer")),
             _ => Err(wrong("an integer")),
         },
         AttrType::Decimal => match value {
@@ -292,10 +334,16 @@ pub fn check_required(rt: &ResourceType, resource: &Map<String, Value>) -> ScimR
     for attr in rt.core.attributes.iter().filter(|a| a.required) {
         match resource.get(attr.name) {
             None => {
-                return Err(ScimError::invalid_value(format!("'{}' is required", attr.name)));
+                return Err(ScimError::invalid_value(format!(
+                    "'{}' is required",
+                    attr.name
+                )));
             }
             Some(Value::String(s)) if s.trim().is_empty() => {
-                return Err(ScimError::invalid_value(format!("'{}' must not be empty", attr.name)));
+                return Err(ScimError::invalid_value(format!(
+                    "'{}' must not be empty",
+                    attr.name
+                )));
             }
             _ => {}
         }
@@ -327,11 +375,17 @@ pub fn fold_for_search(rt: &ResourceType, resource: &Map<String, Value>) -> Map<
 fn fold_attr(attr: Option<&Attribute>, v: &Value) -> Value {
     let Some(attr) = attr else { return v.clone() };
     match v {
-        Value::Array(items) => Value::Array(items.iter().map(|i| fold_attr(Some(attr), i)).collect()),
-        Value::Object(obj) if attr.is_complex() => {
-            Value::Object(obj.iter().map(|(k, sv)| (k.clone(), fold_attr(attr.sub(k), sv))).collect())
+        Value::Array(items) => {
+            Value::Array(items.iter().map(|i| fold_attr(Some(attr), i)).collect())
         }
-        Value::String(s) if !attr.case_exact && attr.ty == AttrType::String => Value::String(fold(s)),
+        Value::Object(obj) if attr.is_complex() => Value::Object(
+            obj.iter()
+                .map(|(k, sv)| (k.clone(), fold_attr(attr.sub(k), sv)))
+                .collect(),
+        ),
+        Value::String(s) if !attr.case_exact && attr.ty == AttrType::String => {
+            Value::String(fold(s))
+        }
         other => other.clone(),
     }
 }
@@ -373,7 +427,10 @@ pub fn render(rt: &ResourceType, id: &str, resource: &Map<String, Value>, meta: 
     let mut m = Map::new();
     m.insert("resourceType".into(), Value::String(rt.name.to_string()));
     m.insert("created".into(), Value::String(meta.created.clone()));
-    m.insert("lastModified".into(), Value::String(meta.last_modified.clone()));
+    m.insert(
+        "lastModified".into(),
+        Value::String(meta.last_modified.clone()),
+    );
     m.insert("location".into(), Value::String(meta.location.clone()));
     m.insert("version".into(), Value::String(meta.etag()));
     out.insert("meta".into(), Value::Object(m));
@@ -421,12 +478,29 @@ mod tests {
 
     #[test]
     fn refuses_what_cannot_be_meant() {
-        let e = |v: Value| normalize(user(), &v).err().map(|e| (e.status, e.detail)).unwrap_or_default();
+        let e = |v: Value| {
+            normalize(user(), &v)
+                .err()
+                .map(|e| (e.status, e.detail))
+                .unwrap_or_default()
+        };
         assert_eq!(e(json!([])).0, 400);
-        assert!(e(json!({"name": {"givenName": "x"}})).1.contains("'userName' is required"));
+        assert!(
+            e(json!({"name": {"givenName": "x"}}))
+                .1
+                .contains("'userName' is required")
+        );
         assert!(e(json!({"userName": ""})).1.contains("must not be empty"));
-        assert!(e(json!({"userName": "a", "active": "maybe"})).1.contains("'active' must be a boolean"));
-        assert!(e(json!({"userName": "a", "name": "Ann"})).1.contains("'name' must be a JSON object"));
+        assert!(
+            e(json!({"userName": "a", "active": "maybe"}))
+                .1
+                .contains("'active' must be a boolean")
+        );
+        assert!(
+            e(json!({"userName": "a", "name": "Ann"}))
+                .1
+                .contains("'name' must be a JSON object")
+        );
         assert!(
             e(json!({"schemas": ["urn:ietf:params:scim:schemas:core:2.0:Group"], "userName": "a"}))
                 .1
@@ -446,8 +520,11 @@ mod tests {
 
     #[test]
     fn folds_only_case_insensitive_strings() {
-        let r = normalize(user(), &json!({"userName": "Ann", "externalId": "AbC", "emails": [{"value": "A@X"}]}))
-            .unwrap_or_else(|e| panic!("{e}"));
+        let r = normalize(
+            user(),
+            &json!({"userName": "Ann", "externalId": "AbC", "emails": [{"value": "A@X"}]}),
+        )
+        .unwrap_or_else(|e| panic!("{e}"));
         let f = fold_for_search(user(), &r);
         assert_eq!(f["userName"], json!("ann"));
         assert_eq!(f["externalId"], json!("AbC"));

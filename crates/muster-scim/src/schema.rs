@@ -6,7 +6,8 @@ use std::sync::LazyLock;
 
 pub const USER_SCHEMA: &str = "urn:ietf:params:scim:schemas:core:2.0:User";
 pub const GROUP_SCHEMA: &str = "urn:ietf:params:scim:schemas:core:2.0:Group";
-pub const ENTERPRISE_USER_SCHEMA: &str = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User";
+pub const ENTERPRISE_USER_SCHEMA: &str =
+    "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User";
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum AttrType {
@@ -247,29 +248,38 @@ impl ResourceType {
 
     /// Extension schema whose URN equals `urn`, ignoring case.
     pub fn extension(&self, urn: &str) -> Option<&'static Schema> {
-        self.extensions.iter().copied().find(|s| s.id.eq_ignore_ascii_case(urn))
+        self.extensions
+            .iter()
+            .copied()
+            .find(|s| s.id.eq_ignore_ascii_case(urn))
     }
 
     /// The schema with URN `urn` (core or extension), ignoring case.
     pub fn schema(&self, urn: &str) -> Option<&'static Schema> {
-        if self.core.id.eq_ignore_ascii_case(urn) { Some(self.core) } else { self.extension(urn) }
+        if self.core.id.eq_ignore_ascii_case(urn) {
+            Some(self.core)
+        } else {
+            self.extension(urn)
+        }
     }
 
     /// Splits a key like `urn:…:enterprise:2.0:User:department` into its schema and the rest,
     /// for the extension URNs this type knows (a URN prefix is matched case-insensitively).
     pub fn split_urn<'k>(&self, key: &'k str) -> Option<(&'static Schema, &'k str)> {
-        std::iter::once(self.core).chain(self.extensions.iter().copied()).find_map(|s| {
-            let prefix = key.get(..s.id.len())?;
-            if !prefix.eq_ignore_ascii_case(s.id) {
-                return None;
-            }
-            let rest = &key[s.id.len()..];
-            if rest.is_empty() {
-                Some((s, rest))
-            } else {
-                rest.strip_prefix(':').map(|r| (s, r))
-            }
-        })
+        std::iter::once(self.core)
+            .chain(self.extensions.iter().copied())
+            .find_map(|s| {
+                let prefix = key.get(..s.id.len())?;
+                if !prefix.eq_ignore_ascii_case(s.id) {
+                    return None;
+                }
+                let rest = &key[s.id.len()..];
+                if rest.is_empty() {
+                    Some((s, rest))
+                } else {
+                    rest.strip_prefix(':').map(|r| (s, r))
+                }
+            })
     }
 
     pub fn to_json(&self, base_url: &str) -> Value {
@@ -295,26 +305,42 @@ impl ResourceType {
 pub static COMMON_ATTRIBUTES: LazyLock<Vec<Attribute>> = LazyLock::new(|| {
     use AttrType::*;
     vec![
-        Attribute::new("id", String, "Unique identifier assigned by the service provider.")
-            .case_exact()
+        Attribute::new(
+            "id",
+            String,
+            "Unique identifier assigned by the service provider.",
+        )
+        .case_exact()
+        .mutability(Mutability::ReadOnly)
+        .returned(Returned::Always)
+        .unique(),
+        Attribute::new(
+            "externalId",
+            String,
+            "Identifier assigned by the provisioning client.",
+        )
+        .case_exact(),
+        Attribute::new("meta", Complex, "Resource metadata.")
             .mutability(Mutability::ReadOnly)
-            .returned(Returned::Always)
-            .unique(),
-        Attribute::new("externalId", String, "Identifier assigned by the provisioning client.").case_exact(),
-        Attribute::new("meta", Complex, "Resource metadata.").mutability(Mutability::ReadOnly).subs(vec![
-            Attribute::new("resourceType", String, "Name of the resource type.")
-                .case_exact()
+            .subs(vec![
+                Attribute::new("resourceType", String, "Name of the resource type.")
+                    .case_exact()
+                    .mutability(Mutability::ReadOnly),
+                Attribute::new("created", DateTime, "When the resource was added.")
+                    .mutability(Mutability::ReadOnly),
+                Attribute::new(
+                    "lastModified",
+                    DateTime,
+                    "When the resource was last changed.",
+                )
                 .mutability(Mutability::ReadOnly),
-            Attribute::new("created", DateTime, "When the resource was added.").mutability(Mutability::ReadOnly),
-            Attribute::new("lastModified", DateTime, "When the resource was last changed.")
-                .mutability(Mutability::ReadOnly),
-            Attribute::new("location", Reference, "URI of the resource.")
-                .mutability(Mutability::ReadOnly)
-                .refs(&["uri"]),
-            Attribute::new("version", String, "Version (ETag) of the resource.")
-                .case_exact()
-                .mutability(Mutability::ReadOnly),
-        ]),
+                Attribute::new("location", Reference, "URI of the resource.")
+                    .mutability(Mutability::ReadOnly)
+                    .refs(&["uri"]),
+                Attribute::new("version", String, "Version (ETag) of the resource.")
+                    .case_exact()
+                    .mutability(Mutability::ReadOnly),
+            ]),
     ]
 });
 
@@ -326,12 +352,23 @@ fn multi_valued(
     types: &'static [&'static str],
 ) -> Attribute {
     use AttrType::*;
-    Attribute::new(name, Complex, description).multi().subs(vec![
-        value,
-        Attribute::new("display", String, "A human-readable name, primarily used for display purposes."),
-        Attribute::new("type", String, "A label indicating the attribute's function.").canonical(types),
-        Attribute::new("primary", Boolean, "Whether this is the primary value."),
-    ])
+    Attribute::new(name, Complex, description)
+        .multi()
+        .subs(vec![
+            value,
+            Attribute::new(
+                "display",
+                String,
+                "A human-readable name, primarily used for display purposes.",
+            ),
+            Attribute::new(
+                "type",
+                String,
+                "A label indicating the attribute's function.",
+            )
+            .canonical(types),
+            Attribute::new("primary", Boolean, "Whether this is the primary value."),
+        ])
 }
 
 pub static USER: LazyLock<Schema> = LazyLock::new(|| {
@@ -342,7 +379,12 @@ pub static USER: LazyLock<Schema> = LazyLock::new(|| {
         name: "User",
         description: "User Account",
         attributes: vec![
-            s("userName", "Unique identifier for the User, typically used to sign in.").required().unique(),
+            s(
+                "userName",
+                "Unique identifier for the User, typically used to sign in.",
+            )
+            .required()
+            .unique(),
             Attribute::new("name", Complex, "The components of the user's real name.").subs(vec![
                 s("formatted", "The full name, formatted for display."),
                 s("familyName", "The family name of the User."),
@@ -351,18 +393,38 @@ pub static USER: LazyLock<Schema> = LazyLock::new(|| {
                 s("honorificPrefix", "The honorific prefix(es) of the User."),
                 s("honorificSuffix", "The honorific suffix(es) of the User."),
             ]),
-            s("displayName", "The name of the User, suitable for display to end-users."),
+            s(
+                "displayName",
+                "The name of the User, suitable for display to end-users.",
+            ),
             s("nickName", "The casual way to address the user."),
-            Attribute::new("profileUrl", Reference, "A URI to the User's online profile.").refs(&["external"]),
+            Attribute::new(
+                "profileUrl",
+                Reference,
+                "A URI to the User's online profile.",
+            )
+            .refs(&["external"]),
             s("title", "The user's title."),
-            s("userType", "The relationship between the organization and the user."),
-            s("preferredLanguage", "The User's preferred written or spoken language."),
+            s(
+                "userType",
+                "The relationship between the organization and the user.",
+            ),
+            s(
+                "preferredLanguage",
+                "The User's preferred written or spoken language.",
+            ),
             s("locale", "The User's default location, for localizing."),
-            s("timezone", "The User's time zone in the 'Olson' time zone database format."),
+            s(
+                "timezone",
+                "The User's time zone in the 'Olson' time zone database format.",
+            ),
             Attribute::new("active", Boolean, "The User's administrative status."),
-            s("password", "The User's cleartext password; write-only, never returned.")
-                .mutability(Mutability::WriteOnly)
-                .returned(Returned::Never),
+            s(
+                "password",
+                "The User's cleartext password; write-only, never returned.",
+            )
+            .mutability(Mutability::WriteOnly)
+            .returned(Returned::Never),
             multi_valued(
                 "emails",
                 "Email addresses for the user.",
@@ -384,39 +446,59 @@ pub static USER: LazyLock<Schema> = LazyLock::new(|| {
             multi_valued(
                 "photos",
                 "URLs of photos of the User.",
-                Attribute::new("value", Reference, "URL of a photo of the User.").refs(&["external"]),
+                Attribute::new("value", Reference, "URL of a photo of the User.")
+                    .refs(&["external"]),
                 &["photo", "thumbnail"],
             ),
-            Attribute::new("addresses", Complex, "A physical mailing address for this User.").multi().subs(vec![
-                s("formatted", "The full mailing address, formatted for display."),
+            Attribute::new(
+                "addresses",
+                Complex,
+                "A physical mailing address for this User.",
+            )
+            .multi()
+            .subs(vec![
+                s(
+                    "formatted",
+                    "The full mailing address, formatted for display.",
+                ),
                 s("streetAddress", "The full street address component."),
                 s("locality", "The city or locality component."),
                 s("region", "The state or region component."),
                 s("postalCode", "The zip code or postal code component."),
                 s("country", "The country name component."),
-                s("type", "A label indicating the attribute's function.").canonical(&["work", "home", "other"]),
+                s("type", "A label indicating the attribute's function.")
+                    .canonical(&["work", "home", "other"]),
                 Attribute::new("primary", Boolean, "Whether this is the primary address."),
             ]),
-            Attribute::new("groups", Complex, "Groups to which the user belongs (direct membership).")
-                .multi()
-                .mutability(Mutability::ReadOnly)
-                .subs(vec![
-                    s("value", "The identifier of the User's group.").mutability(Mutability::ReadOnly),
-                    Attribute::new("$ref", Reference, "The URI of the group.")
-                        .refs(&["User", "Group"])
-                        .mutability(Mutability::ReadOnly),
-                    s("display", "The group's display name.").mutability(Mutability::ReadOnly),
-                    s("type", "How the membership was derived.")
-                        .canonical(&["direct", "indirect"])
-                        .mutability(Mutability::ReadOnly),
-                ]),
+            Attribute::new(
+                "groups",
+                Complex,
+                "Groups to which the user belongs (direct membership).",
+            )
+            .multi()
+            .mutability(Mutability::ReadOnly)
+            .subs(vec![
+                s("value", "The identifier of the User's group.").mutability(Mutability::ReadOnly),
+                Attribute::new("$ref", Reference, "The URI of the group.")
+                    .refs(&["User", "Group"])
+                    .mutability(Mutability::ReadOnly),
+                s("display", "The group's display name.").mutability(Mutability::ReadOnly),
+                s("type", "How the membership was derived.")
+                    .canonical(&["direct", "indirect"])
+                    .mutability(Mutability::ReadOnly),
+            ]),
             multi_valued(
                 "entitlements",
                 "A list of entitlements for the User.",
                 s("value", "The value of an entitlement."),
                 &[],
             ),
-            multi_valued("roles", "A list of roles for the User.", s("value", "The value of a role."), &[]),
+            multi_valued(
+                "roles",
+                "A list of roles for the User.",
+                s("value", "The value of a role."),
+                &[],
+            ),
             multi_valued(
                 "x509Certificates",
                 "A list of certificates issued to the User.",
@@ -435,16 +517,27 @@ pub static ENTERPRISE_USER: LazyLock<Schema> = LazyLock::new(|| {
         name: "EnterpriseUser",
         description: "Enterprise User",
         attributes: vec![
-            s("employeeNumber", "Numeric or alphanumeric identifier assigned to a person."),
+            s(
+                "employeeNumber",
+                "Numeric or alphanumeric identifier assigned to a person.",
+            ),
             s("costCenter", "Identifies the name of a cost center."),
             s("organization", "Identifies the name of an organization."),
             s("division", "Identifies the name of a division."),
             s("department", "Identifies the name of a department."),
             Attribute::new("manager", Complex, "The User's manager.").subs(vec![
-                s("value", "The id of the SCIM resource representing the User's manager."),
-                Attribute::new("$ref", Reference, "The URI of the SCIM resource representing the User's manager.")
-                    .refs(&["User"]),
-                s("displayName", "The displayName of the User's manager.").mutability(Mutability::ReadOnly),
+                s(
+                    "value",
+                    "The id of the SCIM resource representing the User's manager.",
+                ),
+                Attribute::new(
+                    "$ref",
+                    Reference,
+                    "The URI of the SCIM resource representing the User's manager.",
+                )
+                .refs(&["User"]),
+                s("displayName", "The displayName of the User's manager.")
+                    .mutability(Mutability::ReadOnly),
             ]),
         ],
     }
@@ -457,19 +550,28 @@ pub static GROUP: LazyLock<Schema> = LazyLock::new(|| {
         name: "Group",
         description: "Group",
         attributes: vec![
-            Attribute::new("displayName", String, "A human-readable name for the Group.").required().unique(),
-            Attribute::new("members", Complex, "A list of members of the Group.").multi().subs(vec![
-                Attribute::new("value", String, "Identifier of the member of this Group.")
-                    .case_exact()
-                    .mutability(Mutability::Immutable),
-                Attribute::new("$ref", Reference, "The URI of the member resource.")
-                    .refs(&["User", "Group"])
-                    .mutability(Mutability::Immutable),
-                Attribute::new("type", String, "The type of the member.")
-                    .canonical(&["User", "Group"])
-                    .mutability(Mutability::Immutable),
-                Attribute::new("display", String, "The member's display name.").mutability(Mutability::ReadOnly),
-            ]),
+            Attribute::new(
+                "displayName",
+                String,
+                "A human-readable name for the Group.",
+            )
+            .required()
+            .unique(),
+            Attribute::new("members", Complex, "A list of members of the Group.")
+                .multi()
+                .subs(vec![
+                    Attribute::new("value", String, "Identifier of the member of this Group.")
+                        .case_exact()
+                        .mutability(Mutability::Immutable),
+                    Attribute::new("$ref", Reference, "The URI of the member resource.")
+                        .refs(&["User", "Group"])
+                        .mutability(Mutability::Immutable),
+                    Attribute::new("type", String, "The type of the member.")
+                        .canonical(&["User", "Group"])
+                        .mutability(Mutability::Immutable),
+                    Attribute::new("display", String, "The member's display name.")
+                        .mutability(Mutability::ReadOnly),
+                ]),
         ],
     }
 });

@@ -24,7 +24,8 @@ pub(crate) fn promote(kind: ResourceKind, data: &Map<String, Value>) -> StoreRes
         ResourceKind::User => "userName",
         ResourceKind::Group => "displayName",
     };
-    let name = text(name_attr).ok_or_else(|| StoreError::Internal(format!("{name_attr} missing")))?;
+    let name =
+        text(name_attr).ok_or_else(|| StoreError::Internal(format!("{name_attr} missing")))?;
     let display = match kind {
         ResourceKind::User => text("displayName").unwrap_or_else(|| name.clone()),
         ResourceKind::Group => name.clone(),

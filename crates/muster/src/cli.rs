@@ -10,7 +10,11 @@ use std::io::Write;
 use std::path::PathBuf;
 
 #[derive(Parser, Debug)]
-#[command(name = "muster", version, about = "Self-hosted identity directory provisioned over SCIM 2.0")]
+#[command(
+    name = "muster",
+    version,
+    about = "Self-hosted identity directory provisioned over SCIM 2.0"
+)]
 pub struct Cli {
     #[command(flatten)]
     pub store: StoreArgs,
@@ -86,15 +90,26 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Cmd::Serve { listen, public_url } => {
             drop(out);
             let state = AppState::new(store, Limits::default(), public_url.clone());
-            let (addr, serve) = crate::server::bind(state, &listen, crate::server::shutdown_signal())
-                .await
-                .with_context(|| format!("listening on {listen}"))?;
+            let (addr, serve) =
+                crate::server::bind(state, &listen, crate::server::shutdown_signal())
+                    .await
+                    .with_context(|| format!("listening on {listen}"))?;
             let origin = public_url.unwrap_or_else(|| format!("http://{addr}"));
             let data_flag = match &location {
-                Location::Sqlite(p) => p.parent().map(|d| format!(" --data {}", d.display())).unwrap_or_default(),
+                Location::Sqlite(p) => p
+                    .parent()
+                    .map(|d| format!(" --data {}", d.display()))
+                    .unwrap_or_default(),
             };
-            println!("muster {} listening on http://{addr} ({})", env!("CARGO_PKG_VERSION"), location.describe());
-            println!("SCIM base URL: {}/api/scim/v2", origin.trim_end_matches('/'));
+            println!(
+                "muster {} listening on http://{addr} ({})",
+                env!("CARGO_PKG_VERSION"),
+                location.describe()
+            );
+            println!(
+                "SCIM base URL: {}/api/scim/v2",
+                origin.trim_end_matches('/')
+            );
             println!("Create a tenant and a token for your identity provider:");
             println!("  muster tenant create acme{data_flag}");
             println!("  muster token create --tenant acme{data_flag}");
@@ -113,7 +128,9 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             }
             let t = match store.create_tenant(name, mode).await {
                 Ok(t) => t,
-                Err(muster_domain::store::StoreError::Conflict(_)) => bail!("tenant '{name}' already exists"),
+                Err(muster_domain::store::StoreError::Conflict(_)) => {
+                    bail!("tenant '{name}' already exists")
+                }
                 Err(e) => return Err(e.into()),
             };
             eprintln!("created tenant '{}' (mode {})", t.name, t.mode.as_str());
@@ -121,25 +138,57 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         }
         Cmd::Tenant(TenantCmd::List) => {
             for t in store.list_tenants().await? {
-                writeln!(out, "{}\t{}\t{}\t{}", t.id, t.name, t.mode.as_str(), t.created)?;
+                writeln!(
+                    out,
+                    "{}\t{}\t{}\t{}",
+                    t.id,
+                    t.name,
+                    t.mode.as_str(),
+                    t.created
+                )?;
             }
         }
         Cmd::Token(TokenCmd::Create { tenant }) => {
-            let t = store.tenant_by_name(&tenant).await?.with_context(|| format!("no tenant named '{tenant}'"))?;
+            let t = store
+                .tenant_by_name(&tenant)
+                .await?
+                .with_context(|| format!("no tenant named '{tenant}'"))?;
             let g = muster_domain::tokens::generate();
             let info = store
-                .create_token(&t.id, &NewToken { id: uuid::Uuid::new_v4().to_string(), hash: g.hash, prefix: g.prefix })
+                .create_token(
+                    &t.id,
+                    &NewToken {
+                        id: uuid::Uuid::new_v4().to_string(),
+                        hash: g.hash,
+                        prefix: g.prefix,
+                    },
+                )
                 .await?;
-            eprintln!("created SCIM token {} ({}) for tenant '{}'", info.id, info.prefix, t.name);
-            eprintln!("The secret below is shown once; muster stores only its hash. Use it as the Bearer token.");
+            eprintln!(
+                "created SCIM token {} ({}) for tenant '{}'",
+                info.id, info.prefix, t.name
+            );
+            eprintln!(
+                "The secret below is shown once; muster stores only its hash. Use it as the Bearer token."
+            );
             writeln!(out, "{}", g.secret)?;
         }
         Cmd::Token(TokenCmd::List { tenant }) => {
-            let t = store.tenant_by_name(&tenant).await?.with_context(|| format!("no tenant named '{tenant}'"))?;
+            let t = store
+                .tenant_by_name(&tenant)
+                .await?
+                .with_context(|| format!("no tenant named '{tenant}'"))?;
             writeln!(out, "ID\tPREFIX\tCREATED\tLAST USED\tSTATUS")?;
             for k in store.list_tokens(&t.id).await? {
                 let status = if k.revoked { "revoked" } else { "active" };
-                writeln!(out, "{}\t{}\t{}\t{}\t{status}", k.id, k.prefix, k.created, k.last_used.as_deref().unwrap_or("never"))?;
+                writeln!(
+                    out,
+                    "{}\t{}\t{}\t{}\t{status}",
+                    k.id,
+                    k.prefix,
+                    k.created,
+                    k.last_used.as_deref().unwrap_or("never")
+                )?;
             }
         }
         Cmd::Token(TokenCmd::Revoke { id }) => {

@@ -27,8 +27,10 @@ pub async fn bind(
         }))
         .layer(SetRequestIdLayer::new(header, MakeRequestUuid));
     // Paths are normalised before routing (rule 17: resource names in any case).
-    let app = tower::util::MapRequestLayer::new(http::routing::normalize::<axum::body::Body>).layer(router);
-    let serve = axum::serve(listener, ServiceExt::<Request>::into_make_service(app)).with_graceful_shutdown(shutdown);
+    let app = tower::util::MapRequestLayer::new(http::routing::normalize::<axum::body::Body>)
+        .layer(router);
+    let serve = axum::serve(listener, ServiceExt::<Request>::into_make_service(app))
+        .with_graceful_shutdown(shutdown);
     Ok((addr, async move { serve.await }))
 }
 

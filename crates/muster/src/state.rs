@@ -20,8 +20,17 @@ pub struct AppState {
 }
 
 impl AppState {
-    pub fn new(store: Arc<dyn Store>, limits: muster_domain::service::Limits, public_url: Option<String>) -> Self {
-        AppState { scim: Scim::new(store.clone(), limits), store, public_url, touched: Arc::default() }
+    pub fn new(
+        store: Arc<dyn Store>,
+        limits: muster_domain::service::Limits,
+        public_url: Option<String>,
+    ) -> Self {
+        AppState {
+            scim: Scim::new(store.clone(), limits),
+            store,
+            public_url,
+            touched: Arc::default(),
+        }
     }
 
     pub async fn ready(&self) -> bool {
@@ -31,7 +40,9 @@ impl AppState {
     /// Records that a token was used, at most once per [`TOUCH_EVERY`] per token and node.
     pub async fn touch_token(&self, id: &str) {
         let due = {
-            let Ok(mut map) = self.touched.lock() else { return };
+            let Ok(mut map) = self.touched.lock() else {
+                return;
+            };
             let now = Instant::now();
             match map.get(id) {
                 Some(t) if now.duration_since(*t) < TOUCH_EVERY => false,

@@ -18,16 +18,23 @@ pub enum Location {
 impl Location {
     pub fn resolve(data: Option<&Path>, database_url: Option<&str>) -> anyhow::Result<Location> {
         if let Some(url) = database_url.filter(|u| !u.is_empty()) {
-            if let Some(rest) = url.strip_prefix("sqlite://").or_else(|| url.strip_prefix("sqlite:")) {
+            if let Some(rest) = url
+                .strip_prefix("sqlite://")
+                .or_else(|| url.strip_prefix("sqlite:"))
+            {
                 let path = rest.split('?').next().unwrap_or(rest);
                 return Ok(Location::Sqlite(PathBuf::from(path)));
             }
             if url.starts_with("postgres://") || url.starts_with("postgresql://") {
-                bail!("the PostgreSQL store is not available in this build yet; use --data DIR (SQLite)");
+                bail!(
+                    "the PostgreSQL store is not available in this build yet; use --data DIR (SQLite)"
+                );
             }
             bail!("unsupported --database-url '{url}': expected sqlite://PATH");
         }
-        let dir = data.map(Path::to_path_buf).unwrap_or_else(|| PathBuf::from(DEFAULT_DATA_DIR));
+        let dir = data
+            .map(Path::to_path_buf)
+            .unwrap_or_else(|| PathBuf::from(DEFAULT_DATA_DIR));
         Ok(Location::Sqlite(dir.join(DB_FILE)))
     }
 
@@ -41,9 +48,12 @@ impl Location {
         match self {
             Location::Sqlite(path) => {
                 if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-                    std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+                    std::fs::create_dir_all(dir)
+                        .with_context(|| format!("creating {}", dir.display()))?;
                 }
-                let store = SqliteStore::open(path).await.with_context(|| format!("opening {}", path.display()))?;
+                let store = SqliteStore::open(path)
+                    .await
+                    .with_context(|| format!("opening {}", path.display()))?;
                 Ok(Arc::new(store))
             }
         }

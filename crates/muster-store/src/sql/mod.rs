@@ -54,7 +54,12 @@ impl<D: Dialect> Default for Sql<D> {
 
 impl<D: Dialect> Sql<D> {
     pub fn new(text: &str) -> Self {
-        Sql { text: text.to_string(), binds: Vec::new(), alias: 0, _d: std::marker::PhantomData }
+        Sql {
+            text: text.to_string(),
+            binds: Vec::new(),
+            alias: 0,
+            _d: std::marker::PhantomData,
+        }
     }
     pub fn push(&mut self, s: &str) -> &mut Self {
         self.text.push_str(s);
@@ -95,8 +100,14 @@ pub struct Table {
 
 pub fn table(kind: ResourceKind) -> Table {
     match kind {
-        ResourceKind::User => Table { name: "users", alias: "r" },
-        ResourceKind::Group => Table { name: "groups", alias: "r" },
+        ResourceKind::User => Table {
+            name: "users",
+            alias: "r",
+        },
+        ResourceKind::Group => Table {
+            name: "groups",
+            alias: "r",
+        },
     }
 }
 
@@ -125,7 +136,11 @@ fn emit<D: Dialect>(sql: &mut Sql<D>, kind: ResourceKind, cond: &Cond, elem: Opt
             sql.push("(1 = 0)");
         }
         Cond::And(a, b) | Cond::Or(a, b) => {
-            let op = if matches!(cond, Cond::And(..)) { " AND " } else { " OR " };
+            let op = if matches!(cond, Cond::And(..)) {
+                " AND "
+            } else {
+                " OR "
+            };
             sql.push("(");
             emit(sql, kind, a, elem);
             sql.push(op);
@@ -157,7 +172,12 @@ fn emit<D: Dialect>(sql: &mut Sql<D>, kind: ResourceKind, cond: &Cond, elem: Opt
                 Field::Elem(p) => {
                     let alias = elem.unwrap_or("e");
                     sql.push("COALESCE(");
-                    D::json_scalar(sql, &format!("{alias}.value"), &p.segments, AttrType::String);
+                    D::json_scalar(
+                        sql,
+                        &format!("{alias}.value"),
+                        &p.segments,
+                        AttrType::String,
+                    );
                     sql.push(", '') <> ''");
                 }
             }
@@ -206,7 +226,9 @@ fn lhs<D: Dialect>(sql: &mut Sql<D>, field: &Field, elem: Option<&str>) {
         Field::Column(c) => {
             sql.push(column_name(*c));
         }
-        Field::Json(JsonPath { segments, ty, .. }) => D::json_scalar(sql, "r.search", segments, *ty),
+        Field::Json(JsonPath { segments, ty, .. }) => {
+            D::json_scalar(sql, "r.search", segments, *ty)
+        }
         Field::Elem(JsonPath { segments, ty, .. }) => {
             let alias = elem.unwrap_or("e");
             D::json_scalar(sql, &format!("{alias}.value"), segments, *ty)
@@ -214,7 +236,13 @@ fn lhs<D: Dialect>(sql: &mut Sql<D>, field: &Field, elem: Option<&str>) {
     }
 }
 
-fn compare<D: Dialect>(sql: &mut Sql<D>, field: &Field, op: CompareOp, value: &Operand, elem: Option<&str>) {
+fn compare<D: Dialect>(
+    sql: &mut Sql<D>,
+    field: &Field,
+    op: CompareOp,
+    value: &Operand,
+    elem: Option<&str>,
+) {
     match (op, value) {
         (CompareOp::Co, Operand::Str(s)) => {
             sql.push(D::CONTAINS_OPEN);
@@ -281,4 +309,3 @@ pub fn emit_order<D: Dialect>(sql: &mut Sql<D>, sort: Option<&SortKey>, descendi
     }
     sql.push(&format!("r.seq {dir}"));
 }
-

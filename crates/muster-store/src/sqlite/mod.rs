@@ -12,8 +12,8 @@ use muster_domain::store::{StoreError, StoreResult};
 use muster_scim::resource::{fold, format_datetime};
 use muster_scim::schema::AttrType;
 use sqlx::sqlite::{
-    SqliteArguments, SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteRow,
-    SqliteSynchronous,
+    SqliteArguments, SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions,
+    SqliteRow, SqliteSynchronous,
 };
 use sqlx::{AssertSqlSafe, Row};
 use std::path::Path;
@@ -99,9 +99,16 @@ impl SqliteStore {
             .connect_with(base.clone().create_if_missing(true))
             .await
             .map_err(internal)?;
-        let store_w = SqliteStore { writer: writer.clone(), reader: writer.clone() };
+        let store_w = SqliteStore {
+            writer: writer.clone(),
+            reader: writer.clone(),
+        };
         store_w.migrate().await?;
-        let readers = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2).max(2) as u32 * 2;
+        let readers = std::thread::available_parallelism()
+            .map(|n| n.get())
+            .unwrap_or(2)
+            .max(2) as u32
+            * 2;
         let reader = SqlitePoolOptions::new()
             .max_connections(readers)
             .connect_with(base.read_only(true))
@@ -111,7 +118,11 @@ impl SqliteStore {
     }
 
     async fn migrate(&self) -> StoreResult<()> {
-        let mut tx = self.writer.begin_with("BEGIN IMMEDIATE").await.map_err(internal)?;
+        let mut tx = self
+            .writer
+            .begin_with("BEGIN IMMEDIATE")
+            .await
+            .map_err(internal)?;
         sqlx::query("CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied TEXT NOT NULL)")
             .execute(&mut *tx)
             .await
@@ -121,7 +132,10 @@ impl SqliteStore {
             .await
             .map_err(internal)?;
         for m in MIGRATIONS.iter().filter(|m| !done.contains(&m.version)) {
-            sqlx::raw_sql(AssertSqlSafe(m.sql)).execute(&mut *tx).await.map_err(internal)?;
+            sqlx::raw_sql(AssertSqlSafe(m.sql))
+                .execute(&mut *tx)
+                .await
+                .map_err(internal)?;
             sqlx::query("INSERT INTO schema_migrations (version, name, applied) VALUES (?, ?, ?)")
                 .bind(m.version)
                 .bind(m.name)
@@ -132,7 +146,6 @@ impl SqliteStore {
         }
         tx.commit().await.map_err(internal)
     }
-
 }
 
 fn tenant_row(r: &SqliteRow) -> StoreResult<Tenant> {
@@ -163,20 +176,29 @@ const TOKEN_COLUMNS: &str =
 #[async_trait]
 impl muster_domain::store::Store for SqliteStore {
     async fn ready(&self) -> bool {
-        let n: Result<i64, _> = sqlx::query_scalar("SELECT COUNT(*) FROM schema_migrations").fetch_one(&self.reader).await;
+        let n: Result<i64, _> = sqlx::query_scalar("SELECT COUNT(*) FROM schema_migrations")
+            .fetch_one(&self.reader)
+            .await;
         n.is_ok_and(|n| n as usize >= MIGRATIONS.len())
     }
 
     async fn create_tenant(&self, name: &str, mode: Mode) -> StoreResult<Tenant> {
-        let t = Tenant { id: TenantId(uuid::Uuid::new_v4().to_string()), name: name.to_string(), mode, created: now() };
-        let r = sqlx::query("INSERT INTO tenants (id, name, name_norm, mode, created) VALUES (?, ?, ?, ?, ?)")
-            .bind(&t.id.0)
-            .bind(&t.name)
-            .bind(fold(name))
-            .bind(mode.as_str())
-            .bind(&t.created)
-            .execute(&self.writer)
-            .await;
+        let t = Tenant {
+            id: TenantId(uuid::Uuid::new_v4().to_string()),
+            name: name.to_string(),
+            mode,
+            created: now(),
+        };
+        let r = sqlx::query(
+            "INSERT INTO tenants (id, name, name_norm, mode, created) VALUES (?, ?, ?, ?, ?)",
+        )
+        .bind(&t.id.0)
+        .bind(&t.name)
+        .bind(fold(name))
+        .bind(mode.as_str())
+        .bind(&t.created)
+        .execute(&self.writer)
+        .await;
         match r {
             Ok(_) => Ok(t),
             Err(e) if is_unique(&e) => Err(StoreError::Conflict("name".into())),
@@ -223,8 +245,14 @@ impl muster_domain::store::Store for SqliteStore {
     }
 
     async fn list_tokens(&self, tenant: &TenantId) -> StoreResult<Vec<TokenInfo>> {
-        let sql = format!("SELECT {TOKEN_COLUMNS} FROM api_tokens k WHERE k.tenant_id = ? ORDER BY k.created");
-        let rows = sqlx::query(AssertSqlSafe(sql)).bind(&tenant.0).fetch_all(&self.reader).await.map_err(internal)?;
+        let sql = format!(
+            "SELECT {TOKEN_COLUMNS} FROM api_tokens k WHERE k.tenant_id = ? ORDER BY k.created"
+        );
+        let rows = sqlx::query(AssertSqlSafe(sql))
+            .bind(&tenant.0)
+            .fetch_all(&self.reader)
+            .await
+            .map_err(internal)?;
         rows.iter().map(token_row).collect()
     }
 
@@ -246,7 +274,11 @@ impl muster_domain::store::Store for SqliteStore {
             "SELECT {TOKEN_COLUMNS}, k.token_hash, t.id, t.name, t.mode, t.created FROM api_tokens k \
              JOIN tenants t ON t.id = k.tenant_id WHERE k.token_hash = ? AND k.revoked_at IS NULL"
         );
-        let row = sqlx::query(AssertSqlSafe(sql)).bind(&hash[..]).fetch_optional(&self.reader).await.map_err(internal)?;
+        let row = sqlx::query(AssertSqlSafe(sql))
+            .bind(&hash[..])
+            .fetch_optional(&self.reader)
+            .await
+            .map_err(internal)?;
         let Some(row) = row else { return Ok(None) };
         let stored: Vec<u8> = row.try_get("token_hash").map_err(internal)?;
         let stored: [u8; 32] = stored.try_into().map_err(|_| internal("bad token hash"))?;
@@ -294,7 +326,8 @@ impl muster_domain::store::Store for SqliteStore {
         load: muster_domain::model::Load,
         mutate: muster_domain::store::Mutation<'_>,
     ) -> StoreResult<muster_domain::model::Stored> {
-        self.update_resource(t, kind, id, if_match, load, mutate).await
+        self.update_resource(t, kind, id, if_match, load, mutate)
+            .await
     }
 
     async fn delete(
@@ -325,6 +358,9 @@ pub(crate) fn is_unique(e: &sqlx::Error) -> bool {
 mod tests {
     #[test]
     fn json_paths() {
-        assert_eq!(super::json_path(&["emails".into(), "0".into(), "value".into()]), "$.\"emails\"[0].\"value\"");
+        assert_eq!(
+            super::json_path(&["emails".into(), "0".into(), "value".into()]),
+            "$.\"emails\"[0].\"value\""
+        );
     }
 }

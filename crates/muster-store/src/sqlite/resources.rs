@@ -46,11 +46,20 @@ fn kind_code(kind: ResourceKind) -> i64 {
 }
 
 impl SqliteStore {
-    pub(crate) async fn create_resource(&self, t: &TenantId, kind: ResourceKind, new: NewResource) -> StoreResult<Stored> {
+    pub(crate) async fn create_resource(
+        &self,
+        t: &TenantId,
+        kind: ResourceKind,
+        new: NewResource,
+    ) -> StoreResult<Stored> {
         let id = uuid::Uuid::new_v4().to_string();
         let created = now();
         let p = promote(kind, &new.data)?;
-        let mut tx = self.writer.begin_with("BEGIN IMMEDIATE").await.map_err(internal)?;
+        let mut tx = self
+            .writer
+            .begin_with("BEGIN IMMEDIATE")
+            .await
+            .map_err(internal)?;
         let q = match kind {
             ResourceKind::User => sqlx::query(
                 "INSERT INTO users (tenant_id, id, user_name, name_norm, external_id, active, display, data, search, created, last_modified, version) \
@@ -73,7 +82,13 @@ impl SqliteStore {
             .bind(&p.name_norm)
             .bind(&p.external_id),
         };
-        let r = q.bind(&p.data).bind(&p.search).bind(&created).bind(&created).execute(&mut *tx).await;
+        let r = q
+            .bind(&p.data)
+            .bind(&p.search)
+            .bind(&created)
+            .bind(&created)
+            .execute(&mut *tx)
+            .await;
         match r {
             Ok(_) => {}
             Err(e) if is_unique(&e) => return Err(StoreError::Conflict(name_field(kind).into())),
@@ -94,9 +109,18 @@ impl SqliteStore {
         })
     }
 
-    pub(crate) async fn get_resource(&self, t: &TenantId, kind: ResourceKind, id: &str, load: Load) -> StoreResult<Stored> {
+    pub(crate) async fn get_resource(
+        &self,
+        t: &TenantId,
+        kind: ResourceKind,
+        id: &str,
+        load: Load,
+    ) -> StoreResult<Stored> {
         let mut conn = self.reader.acquire().await.map_err(internal)?;
-        let sql = format!("SELECT {COLUMNS} FROM {} r WHERE r.tenant_id = ? AND r.id = ?", table(kind).name);
+        let sql = format!(
+            "SELECT {COLUMNS} FROM {} r WHERE r.tenant_id = ? AND r.id = ?",
+            table(kind).name
+        );
         let row = sqlx::query(AssertSqlSafe(sql))
             .bind(&t.0)
             .bind(id)
@@ -119,7 +143,11 @@ impl SqliteStore {
         mutate: Mutation<'_>,
     ) -> StoreResult<Stored> {
         let tbl = table(kind).name;
-        let mut tx = self.writer.begin_with("BEGIN IMMEDIATE").await.map_err(internal)?;
+        let mut tx = self
+            .writer
+            .begin_with("BEGIN IMMEDIATE")
+            .await
+            .map_err(internal)?;
         let sql = format!("SELECT {COLUMNS} FROM {tbl} r WHERE r.tenant_id = ? AND r.id = ?");
         let row = sqlx::query(AssertSqlSafe(sql))
             .bind(&t.0)
@@ -170,16 +198,20 @@ impl SqliteStore {
                 .await
             } else {
                 // A member change bumps the group's version only: its document is untouched.
-                sqlx::query(AssertSqlSafe(format!("UPDATE {tbl} SET last_modified = ?, version = ? WHERE seq = ?")))
-                    .bind(&modified)
-                    .bind(version)
-                    .bind(seq)
-                    .execute(&mut *tx)
-                    .await
+                sqlx::query(AssertSqlSafe(format!(
+                    "UPDATE {tbl} SET last_modified = ?, version = ? WHERE seq = ?"
+                )))
+                .bind(&modified)
+                .bind(version)
+                .bind(seq)
+                .execute(&mut *tx)
+                .await
             };
             match r {
                 Ok(_) => {}
-                Err(e) if is_unique(&e) => return Err(StoreError::Conflict(name_field(kind).into())),
+                Err(e) if is_unique(&e) => {
+                    return Err(StoreError::Conflict(name_field(kind).into()));
+                }
                 Err(e) => return Err(internal(e)),
             }
             current.data = update.data;
@@ -194,16 +226,28 @@ impl SqliteStore {
         Ok(current)
     }
 
-    pub(crate) async fn delete_resource(&self, t: &TenantId, kind: ResourceKind, id: &str, if_match: Option<i64>) -> StoreResult<()> {
+    pub(crate) async fn delete_resource(
+        &self,
+        t: &TenantId,
+        kind: ResourceKind,
+        id: &str,
+        if_match: Option<i64>,
+    ) -> StoreResult<()> {
         let tbl = table(kind).name;
-        let mut tx = self.writer.begin_with("BEGIN IMMEDIATE").await.map_err(internal)?;
-        let row = sqlx::query(AssertSqlSafe(format!("SELECT seq, version FROM {tbl} WHERE tenant_id = ? AND id = ?")))
-            .bind(&t.0)
-            .bind(id)
-            .fetch_optional(&mut *tx)
+        let mut tx = self
+            .writer
+            .begin_with("BEGIN IMMEDIATE")
             .await
-            .map_err(internal)?
-            .ok_or(StoreError::NotFound)?;
+            .map_err(internal)?;
+        let row = sqlx::query(AssertSqlSafe(format!(
+            "SELECT seq, version FROM {tbl} WHERE tenant_id = ? AND id = ?"
+        )))
+        .bind(&t.0)
+        .bind(id)
+        .fetch_optional(&mut *tx)
+        .await
+        .map_err(internal)?
+        .ok_or(StoreError::NotFound)?;
         let seq: i64 = row.try_get("seq").map_err(internal)?;
         let version: i64 = row.try_get("version").map_err(internal)?;
         if if_match.is_some_and(|v| v != version) {
@@ -231,7 +275,12 @@ impl SqliteStore {
         tx.commit().await.map_err(internal)
     }
 
-    pub(crate) async fn list_resources(&self, t: &TenantId, kind: ResourceKind, q: &ListQuery) -> StoreResult<ListPage> {
+    pub(crate) async fn list_resources(
+        &self,
+        t: &TenantId,
+        kind: ResourceKind,
+        q: &ListQuery,
+    ) -> StoreResult<ListPage> {
         let tbl = table(kind).name;
         let mut conn = self.reader.acquire().await.map_err(internal)?;
         let mut filter = Sq::new(" WHERE r.tenant_id = ");
@@ -252,11 +301,13 @@ impl SqliteStore {
 
         let (limit, offset, after_seq) = match &q.page {
             PageReq::Index { start, count } => (*count, start.saturating_sub(1), None),
-            PageReq::Cursor { cursor, count } => match cursor.as_deref().map(decode_cursor).transpose()? {
-                None => (*count, 0, None),
-                Some(Cursor::Offset(o)) => (*count, o, None),
-                Some(Cursor::After(seq)) => (*count, 0, Some(seq)),
-            },
+            PageReq::Cursor { cursor, count } => {
+                match cursor.as_deref().map(decode_cursor).transpose()? {
+                    None => (*count, 0, None),
+                    Some(Cursor::Offset(o)) => (*count, o, None),
+                    Some(Cursor::After(seq)) => (*count, 0, Some(seq)),
+                }
+            }
         };
         let mut items = Vec::new();
         let mut more = false;
@@ -265,15 +316,23 @@ impl SqliteStore {
             sql.push(&filter.text);
             sql.binds = filter.binds.clone();
             if let Some(seq) = after_seq {
-                sql.push(if q.descending { " AND r.seq < " } else { " AND r.seq > " });
+                sql.push(if q.descending {
+                    " AND r.seq < "
+                } else {
+                    " AND r.seq > "
+                });
                 sql.bind(crate::sql::Bind::Int(seq));
             }
             emit_order(&mut sql, q.sort.as_ref(), q.descending);
             sql.push(" LIMIT ");
-            sql.bind(crate::sql::Bind::Int(i64::try_from(limit + 1).unwrap_or(i64::MAX)));
+            sql.bind(crate::sql::Bind::Int(
+                i64::try_from(limit + 1).unwrap_or(i64::MAX),
+            ));
             if offset > 0 {
                 sql.push(" OFFSET ");
-                sql.bind(crate::sql::Bind::Int(i64::try_from(offset).unwrap_or(i64::MAX)));
+                sql.bind(crate::sql::Bind::Int(
+                    i64::try_from(offset).unwrap_or(i64::MAX),
+                ));
             }
             let rows = query(&sql).fetch_all(&mut *conn).await.map_err(internal)?;
             more = rows.len() as u64 > limit;
@@ -291,7 +350,11 @@ impl SqliteStore {
         };
         let mut items: Vec<Stored> = items.into_iter().map(|(_, s)| s).collect();
         load_extras(&mut conn, t, kind, &mut items, q.load).await?;
-        Ok(ListPage { items, total: total as u64, next_cursor })
+        Ok(ListPage {
+            items,
+            total: total as u64,
+            next_cursor,
+        })
     }
 }
 
@@ -301,7 +364,12 @@ enum Cursor {
 }
 
 fn decode_cursor(c: &str) -> StoreResult<Cursor> {
-    let bad = || StoreError::Scim(ScimError::bad_request(muster_scim::ScimType::InvalidCursor, format!("cursor \"{c}\" was not issued by this server")));
+    let bad = || {
+        StoreError::Scim(ScimError::bad_request(
+            muster_scim::ScimType::InvalidCursor,
+            format!("cursor \"{c}\" was not issued by this server"),
+        ))
+    };
     let (tag, n) = c.split_at_checked(1).ok_or_else(bad)?;
     match tag {
         "s" => n.parse().map(Cursor::After).map_err(|_| bad()),
@@ -311,7 +379,13 @@ fn decode_cursor(c: &str) -> StoreResult<Cursor> {
 }
 
 /// Loads members (groups) or direct groups (users) for a page of resources, in one query per chunk.
-async fn load_extras(conn: &mut SqliteConnection, t: &TenantId, kind: ResourceKind, items: &mut [Stored], load: Load) -> StoreResult<()> {
+async fn load_extras(
+    conn: &mut SqliteConnection,
+    t: &TenantId,
+    kind: ResourceKind,
+    items: &mut [Stored],
+    load: Load,
+) -> StoreResult<()> {
     if items.is_empty() {
         return Ok(());
     }
@@ -330,7 +404,10 @@ async fn load_extras(conn: &mut SqliteConnection, t: &TenantId, kind: ResourceKi
                     "SELECT m.member_id, g.id, g.display_name FROM group_members m \
                      JOIN groups g ON g.tenant_id = m.tenant_id AND g.id = m.group_id WHERE m.tenant_id = ",
                 );
-                sql.text(t.0.clone()).push(" AND m.member_id IN ").text_list(chunk).push(" ORDER BY g.name_norm");
+                sql.text(t.0.clone())
+                    .push(" AND m.member_id IN ")
+                    .text_list(chunk)
+                    .push(" ORDER BY g.name_norm");
                 for row in query(&sql).fetch_all(&mut *conn).await.map_err(internal)? {
                     let member: String = row.try_get(0).map_err(internal)?;
                     by_user.entry(member).or_default().push(GroupRef {
@@ -348,7 +425,11 @@ async fn load_extras(conn: &mut SqliteConnection, t: &TenantId, kind: ResourceKi
     Ok(())
 }
 
-async fn load_members(conn: &mut SqliteConnection, t: &TenantId, group_ids: &[String]) -> StoreResult<HashMap<String, Vec<MemberRef>>> {
+async fn load_members(
+    conn: &mut SqliteConnection,
+    t: &TenantId,
+    group_ids: &[String],
+) -> StoreResult<HashMap<String, Vec<MemberRef>>> {
     let mut out: HashMap<String, Vec<MemberRef>> = HashMap::new();
     for chunk in group_ids.chunks(CHUNK) {
         let mut sql = Sq::new(
@@ -357,13 +438,19 @@ async fn load_members(conn: &mut SqliteConnection, t: &TenantId, group_ids: &[St
              LEFT JOIN groups g ON m.member_kind = 1 AND g.tenant_id = m.tenant_id AND g.id = m.member_id \
              WHERE m.tenant_id = ",
         );
-        sql.text(t.0.clone()).push(" AND m.group_id IN ").text_list(chunk);
+        sql.text(t.0.clone())
+            .push(" AND m.group_id IN ")
+            .text_list(chunk);
         for row in query(&sql).fetch_all(&mut *conn).await.map_err(internal)? {
             let group: String = row.try_get(0).map_err(internal)?;
             let kind: i64 = row.try_get(2).map_err(internal)?;
             out.entry(group).or_default().push(MemberRef {
                 id: row.try_get(1).map_err(internal)?,
-                kind: if kind == 1 { ResourceKind::Group } else { ResourceKind::User },
+                kind: if kind == 1 {
+                    ResourceKind::Group
+                } else {
+                    ResourceKind::User
+                },
                 display: row.try_get(3).map_err(internal)?,
             });
         }
@@ -371,9 +458,17 @@ async fn load_members(conn: &mut SqliteConnection, t: &TenantId, group_ids: &[St
     Ok(out)
 }
 
-async fn apply_member_change(conn: &mut SqliteConnection, t: &TenantId, group: &str, change: &MemberChange) -> StoreResult<()> {
+async fn apply_member_change(
+    conn: &mut SqliteConnection,
+    t: &TenantId,
+    group: &str,
+    change: &MemberChange,
+) -> StoreResult<()> {
     let ids_of = |members: &[Value]| -> Vec<String> {
-        members.iter().filter_map(|m| m.get("value").and_then(Value::as_str).map(str::to_string)).collect()
+        members
+            .iter()
+            .filter_map(|m| m.get("value").and_then(Value::as_str).map(str::to_string))
+            .collect()
     };
     match change {
         MemberChange::Add(members) => add_members(conn, t, group, &ids_of(members)).await,
@@ -384,13 +479,28 @@ async fn apply_member_change(conn: &mut SqliteConnection, t: &TenantId, group: &
         MemberChange::RemoveAll => remove_all(conn, t, group).await,
         MemberChange::Remove(ids) => remove_members(conn, t, group, ids).await,
         MemberChange::RemoveMatching(filter) => {
-            let members = load_members(conn, t, &[group.to_string()]).await?.remove(group).unwrap_or_default();
-            let members_attr = GROUP.attr("members").ok_or_else(|| internal("no members attribute"))?;
+            let members = load_members(conn, t, &[group.to_string()])
+                .await?
+                .remove(group)
+                .unwrap_or_default();
+            let members_attr = GROUP
+                .attr("members")
+                .ok_or_else(|| internal("no members attribute"))?;
             let mut doomed = Vec::new();
             for m in members {
                 let mut obj = Map::new();
                 obj.insert("value".into(), Value::String(m.id.clone()));
-                obj.insert("type".into(), Value::String(if m.kind == ResourceKind::Group { "Group" } else { "User" }.into()));
+                obj.insert(
+                    "type".into(),
+                    Value::String(
+                        if m.kind == ResourceKind::Group {
+                            "Group"
+                        } else {
+                            "User"
+                        }
+                        .into(),
+                    ),
+                );
                 if let Some(d) = m.display {
                     obj.insert("display".into(), Value::String(d));
                 }
@@ -413,10 +523,19 @@ async fn remove_all(conn: &mut SqliteConnection, t: &TenantId, group: &str) -> S
     Ok(())
 }
 
-async fn remove_members(conn: &mut SqliteConnection, t: &TenantId, group: &str, ids: &[String]) -> StoreResult<()> {
+async fn remove_members(
+    conn: &mut SqliteConnection,
+    t: &TenantId,
+    group: &str,
+    ids: &[String],
+) -> StoreResult<()> {
     for chunk in ids.chunks(CHUNK) {
         let mut sql = Sq::new("DELETE FROM group_members WHERE tenant_id = ");
-        sql.text(t.0.clone()).push(" AND group_id = ").text(group).push(" AND member_id IN ").text_list(chunk);
+        sql.text(t.0.clone())
+            .push(" AND group_id = ")
+            .text(group)
+            .push(" AND member_id IN ")
+            .text_list(chunk);
         query(&sql).execute(&mut *conn).await.map_err(internal)?;
     }
     Ok(())
@@ -424,7 +543,12 @@ async fn remove_members(conn: &mut SqliteConnection, t: &TenantId, group: &str, 
 
 /// Adds members after checking every id is a user or group of this tenant (product rule 12):
 /// an unknown id fails the whole request and names the id.
-async fn add_members(conn: &mut SqliteConnection, t: &TenantId, group: &str, ids: &[String]) -> StoreResult<()> {
+async fn add_members(
+    conn: &mut SqliteConnection,
+    t: &TenantId,
+    group: &str,
+    ids: &[String],
+) -> StoreResult<()> {
     let mut unique: Vec<String> = Vec::with_capacity(ids.len());
     for id in ids {
         if !unique.contains(id) {
@@ -432,28 +556,57 @@ async fn add_members(conn: &mut SqliteConnection, t: &TenantId, group: &str, ids
         }
     }
     if unique.iter().any(|id| id == group) {
-        return Err(StoreError::Scim(ScimError::invalid_value(format!("group {group} cannot be a member of itself"))));
+        return Err(StoreError::Scim(ScimError::invalid_value(format!(
+            "group {group} cannot be a member of itself"
+        ))));
     }
     for chunk in unique.chunks(CHUNK) {
         let mut sql = Sq::new("SELECT id, 0 FROM users WHERE tenant_id = ");
         sql.text(t.0.clone()).push(" AND id IN ").text_list(chunk);
-        sql.push(" UNION ALL SELECT id, 1 FROM groups WHERE tenant_id = ").text(t.0.clone()).push(" AND id IN ").text_list(chunk);
+        sql.push(" UNION ALL SELECT id, 1 FROM groups WHERE tenant_id = ")
+            .text(t.0.clone())
+            .push(" AND id IN ")
+            .text_list(chunk);
         let mut found: HashMap<String, i64> = HashMap::new();
         for row in query(&sql).fetch_all(&mut *conn).await.map_err(internal)? {
-            found.insert(row.try_get(0).map_err(internal)?, row.try_get(1).map_err(internal)?);
+            found.insert(
+                row.try_get(0).map_err(internal)?,
+                row.try_get(1).map_err(internal)?,
+            );
         }
         if let Some(missing) = chunk.iter().find(|id| !found.contains_key(*id)) {
             return Err(StoreError::Scim(ScimError::invalid_value(format!(
                 "member \"{missing}\" is not a user or group of this tenant; nothing was changed"
             ))));
         }
-        let mut insert = Sq::new("INSERT OR IGNORE INTO group_members (tenant_id, group_id, member_id, member_kind) VALUES ");
+        let mut insert = Sq::new(
+            "INSERT OR IGNORE INTO group_members (tenant_id, group_id, member_id, member_kind) VALUES ",
+        );
         for (i, id) in chunk.iter().enumerate() {
             if i > 0 {
                 insert.push(", ");
             }
-            insert.push("(").text(t.0.clone()).push(", ").text(group).push(", ").text(id.clone()).push(", ");
-            insert.bind(crate::sql::Bind::Int(found.get(id).copied().map(|k| if k == 1 { kind_code(ResourceKind::Group) } else { kind_code(ResourceKind::User) }).unwrap_or(0)));
+            insert
+                .push("(")
+                .text(t.0.clone())
+                .push(", ")
+                .text(group)
+                .push(", ")
+                .text(id.clone())
+                .push(", ");
+            insert.bind(crate::sql::Bind::Int(
+                found
+                    .get(id)
+                    .copied()
+                    .map(|k| {
+                        if k == 1 {
+                            kind_code(ResourceKind::Group)
+                        } else {
+                            kind_code(ResourceKind::User)
+                        }
+                    })
+                    .unwrap_or(0),
+            ));
             insert.push(")");
         }
         query(&insert).execute(&mut *conn).await.map_err(internal)?;

@@ -13,11 +13,15 @@ use error::ApiError;
 use muster_scim::ScimError;
 
 pub fn router(state: AppState) -> Router {
-    let mut app = Router::new().route("/healthz", get(healthz)).route("/readyz", get(readyz));
+    let mut app = Router::new()
+        .route("/healthz", get(healthz))
+        .route("/readyz", get(readyz));
     for prefix in routing::SCIM_PREFIXES {
         app = app.nest(prefix, scim::router());
     }
-    app.fallback(not_found).method_not_allowed_fallback(method_not_allowed).with_state(state)
+    app.fallback(not_found)
+        .method_not_allowed_fallback(method_not_allowed)
+        .with_state(state)
 }
 
 async fn healthz() -> &'static str {
@@ -33,9 +37,16 @@ async fn readyz(axum::extract::State(s): axum::extract::State<AppState>) -> Resp
 }
 
 async fn not_found(uri: Uri) -> ApiError {
-    ApiError(ScimError::not_found(format!("no endpoint at {}", uri.path())))
+    ApiError(ScimError::not_found(format!(
+        "no endpoint at {}",
+        uri.path()
+    )))
 }
 
 async fn method_not_allowed() -> ApiError {
-    ApiError(ScimError::new(405, None, "this endpoint does not support that HTTP method"))
+    ApiError(ScimError::new(
+        405,
+        None,
+        "this endpoint does not support that HTTP method",
+    ))
 }

@@ -7,7 +7,17 @@ use axum::http::{Request, Uri};
 /// The SCIM mount points: the documented one, the short alias, the group-only product's.
 pub const SCIM_PREFIXES: [&str; 3] = ["/api/auth/scim/v2", "/api/scim/v2", "/scim/v2"];
 
-const ENDPOINTS: [&str; 8] = ["Users", "Groups", "Schemas", "ServiceProviderConfig", "ResourceTypes", "Bulk", ".search", "Me"];
+const ENDPOINTS: [&str; 9] = [
+    "Users",
+    "Groups",
+    "Schemas",
+    "ServiceProviderConfig",
+    "serviceConfiguration",
+    "ResourceTypes",
+    "Bulk",
+    ".search",
+    "Me",
+];
 
 /// The SCIM prefix `path` starts with (already normalised).
 pub fn scim_prefix(path: &str) -> Option<&'static str> {
@@ -31,11 +41,18 @@ pub fn normalize<B>(mut req: Request<B>) -> Request<B> {
         return req;
     };
     let prefix_len = prefix.split('/').filter(|s| !s.is_empty()).count();
-    let mut out: Vec<String> = prefix.split('/').filter(|s| !s.is_empty()).map(str::to_string).collect();
+    let mut out: Vec<String> = prefix
+        .split('/')
+        .filter(|s| !s.is_empty())
+        .map(str::to_string)
+        .collect();
     let rest = segments.split_off(prefix_len.min(segments.len()));
     for (i, seg) in rest.iter().enumerate() {
         let canonical = if i == 0 || (i == 1 && seg.eq_ignore_ascii_case(".search")) {
-            ENDPOINTS.iter().find(|e| e.eq_ignore_ascii_case(seg)).copied()
+            ENDPOINTS
+                .iter()
+                .find(|e| e.eq_ignore_ascii_case(seg))
+                .copied()
         } else {
             None
         };
@@ -73,13 +90,28 @@ mod tests {
 
     #[test]
     fn canonical_paths() {
-        assert_eq!(norm("/api/scim/v2/users?filter=x"), "/api/scim/v2/Users?filter=x");
+        assert_eq!(
+            norm("/api/scim/v2/users?filter=x"),
+            "/api/scim/v2/Users?filter=x"
+        );
         assert_eq!(norm("/scim/v2//GROUPS/abc/"), "/scim/v2/Groups/abc");
-        assert_eq!(norm("/api/scim/v2/Users/.SEARCH"), "/api/scim/v2/Users/.search");
-        assert_eq!(norm("/API/SCIM/V2/serviceproviderconfig"), "/api/scim/v2/ServiceProviderConfig");
-        assert_eq!(norm("/api/scim/v2/Users/AbC-Id"), "/api/scim/v2/Users/AbC-Id");
+        assert_eq!(
+            norm("/api/scim/v2/Users/.SEARCH"),
+            "/api/scim/v2/Users/.search"
+        );
+        assert_eq!(
+            norm("/API/SCIM/V2/serviceproviderconfig"),
+            "/api/scim/v2/ServiceProviderConfig"
+        );
+        assert_eq!(
+            norm("/api/scim/v2/Users/AbC-Id"),
+            "/api/scim/v2/Users/AbC-Id"
+        );
         assert_eq!(norm("/api/auth/scim/v2/groups"), "/api/auth/scim/v2/Groups");
         assert_eq!(norm("/healthz"), "/healthz");
-        assert_eq!(norm("/scim/v2/?aadOptscim062020"), "/scim/v2?aadOptscim062020");
+        assert_eq!(
+            norm("/scim/v2/?aadOptscim062020"),
+            "/scim/v2?aadOptscim062020"
+        );
     }
 }

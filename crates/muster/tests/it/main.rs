@@ -1,1 +1,7 @@
-fn main(){}
+//! The one integration-test binary: every test drives a real muster server over HTTP on a port
+//! the OS picks. One binary (not one per file) keeps link time down on small machines.
+
+mod support;
+
+mod discovery;
+mod smoke;

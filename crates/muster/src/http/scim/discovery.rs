@@ -48,7 +48,10 @@ pub async fn spc(State(s): State<AppState>, h: HeaderMap, uri: Uri) -> Response 
 }
 
 fn types() -> [&'static ResourceType; 2] {
-    [ResourceType::of(ResourceKind::User), ResourceType::of(ResourceKind::Group)]
+    [
+        ResourceType::of(ResourceKind::User),
+        ResourceType::of(ResourceKind::Group),
+    ]
 }
 
 pub async fn resource_types(State(s): State<AppState>, h: HeaderMap, uri: Uri) -> Response {
@@ -58,7 +61,12 @@ pub async fn resource_types(State(s): State<AppState>, h: HeaderMap, uri: Uri) -
     scim_json(StatusCode::OK, &list_response(items, n, Some(1), None))
 }
 
-pub async fn resource_type(State(s): State<AppState>, h: HeaderMap, uri: Uri, Path(name): Path<String>) -> ApiResult<Response> {
+pub async fn resource_type(
+    State(s): State<AppState>,
+    h: HeaderMap,
+    uri: Uri,
+    Path(name): Path<String>,
+) -> ApiResult<Response> {
     let base = base_url(&s, &h, uri.path());
     let t = types()
         .into_iter()
@@ -74,7 +82,12 @@ pub async fn schemas(State(s): State<AppState>, h: HeaderMap, uri: Uri) -> Respo
     scim_json(StatusCode::OK, &list_response(items, n, Some(1), None))
 }
 
-pub async fn schema(State(s): State<AppState>, h: HeaderMap, uri: Uri, Path(urn): Path<String>) -> ApiResult<Response> {
+pub async fn schema(
+    State(s): State<AppState>,
+    h: HeaderMap,
+    uri: Uri,
+    Path(urn): Path<String>,
+) -> ApiResult<Response> {
     let base = base_url(&s, &h, uri.path());
     let x = all_schemas()
         .into_iter()

@@ -23,7 +23,10 @@ pub fn base_url(state: &AppState, headers: &HeaderMap, path: &str) -> String {
         .or_else(|| headers.get(header::HOST))
         .and_then(|h| h.to_str().ok())
         .unwrap_or("localhost");
-    let proto = headers.get("x-forwarded-proto").and_then(|h| h.to_str().ok()).unwrap_or("http");
+    let proto = headers
+        .get("x-forwarded-proto")
+        .and_then(|h| h.to_str().ok())
+        .unwrap_or("http");
     format!("{proto}://{host}{prefix}")
 }
 
@@ -43,9 +46,15 @@ pub struct Caller(pub Ctx);
 impl FromRequestParts<AppState> for Caller {
     type Rejection = ApiError;
 
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
         let Some(secret) = bearer(&parts.headers) else {
-            return Err(ScimError::unauthorized("authentication required: send 'Authorization: Bearer <token>'").into());
+            return Err(ScimError::unauthorized(
+                "authentication required: send 'Authorization: Bearer <token>'",
+            )
+            .into());
         };
         let hash = muster_domain::tokens::hash(secret);
         let found = state.store.token_by_hash(&hash).await.map_err(|e| {
@@ -53,7 +62,9 @@ impl FromRequestParts<AppState> for Caller {
             ApiError(ScimError::internal())
         })?;
         let Some((token, tenant)) = found else {
-            return Err(ScimError::unauthorized("the token is not valid or has been revoked").into());
+            return Err(
+                ScimError::unauthorized("the token is not valid or has been revoked").into(),
+            );
         };
         state.touch_token(&token.id).await;
         if tenant.mode == Mode::Jit {
@@ -81,7 +92,8 @@ impl FromRequest<AppState> for ScimBody {
         if let Some(ct) = req.headers().get(header::CONTENT_TYPE) {
             let ct = ct.to_str().unwrap_or("").to_ascii_lowercase();
             let essence = ct.split(';').next().unwrap_or("").trim();
-            let json = essence.is_empty() || essence.ends_with("/json") || essence.ends_with("+json");
+            let json =
+                essence.is_empty() || essence.ends_with("/json") || essence.ends_with("+json");
             if !json {
                 return Err(ScimError::new(
                     415,
@@ -92,14 +104,22 @@ impl FromRequest<AppState> for ScimBody {
             }
         }
         let limit = state.scim.limits.max_body;
-        let bytes = axum::body::to_bytes(req.into_body(), limit).await.map_err(|_| {
-            ScimError::too_large(format!("the request body is larger than the limit of {limit} bytes"))
-        })?;
+        let bytes = axum::body::to_bytes(req.into_body(), limit)
+            .await
+            .map_err(|_| {
+                ScimError::too_large(format!(
+                    "the request body is larger than the limit of {limit} bytes"
+                ))
+            })?;
         if bytes.iter().all(u8::is_ascii_whitespace) {
-            return Err(ScimError::invalid_syntax("the request body is empty; a JSON object was expected").into());
+            return Err(ScimError::invalid_syntax(
+                "the request body is empty; a JSON object was expected",
+            )
+            .into());
         }
-        let value: Value = serde_json::from_slice(&bytes)
-            .map_err(|e| ScimError::invalid_syntax(format!("the request body is not valid JSON: {e}")))?;
+        let value: Value = serde_json::from_slice(&bytes).map_err(|e| {
+            ScimError::invalid_syntax(format!("the request body is not valid JSON: {e}"))
+        })?;
         Ok(ScimBody(value))
     }
 }
@@ -109,7 +129,10 @@ pub struct Params(pub Vec<(String, String)>);
 
 impl Params {
     pub fn get(&self, name: &str) -> Option<String> {
-        self.0.iter().find(|(k, _)| k.eq_ignore_ascii_case(name)).map(|(_, v)| v.clone())
+        self.0
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.clone())
     }
 }
 

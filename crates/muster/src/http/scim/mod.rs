@@ -13,6 +13,8 @@ use muster_scim::ScimError;
 pub fn router() -> Router<AppState> {
     resources::routes::router()
         .route("/ServiceProviderConfig", get(discovery::spc))
+        // Microsoft's SCIM reference server and its Postman tests use this name.
+        .route("/serviceConfiguration", get(discovery::spc))
         .route("/ResourceTypes", get(discovery::resource_types))
         .route("/ResourceTypes/{name}", get(discovery::resource_type))
         .route("/Schemas", get(discovery::schemas))
@@ -22,5 +24,9 @@ pub fn router() -> Router<AppState> {
 
 /// RFC 7644 §3.11: `/Me` is optional; muster's tokens belong to an IdP, not a user.
 async fn me() -> ApiError {
-    ApiError(ScimError::new(501, None, "/Me is not supported: SCIM tokens authenticate an identity provider, not a user"))
+    ApiError(ScimError::new(
+        501,
+        None,
+        "/Me is not supported: SCIM tokens authenticate an identity provider, not a user",
+    ))
 }

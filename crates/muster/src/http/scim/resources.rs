@@ -15,7 +15,8 @@ use serde_json::Value;
 /// A JSON answer with the SCIM media type.
 pub fn scim_json(status: StatusCode, body: &Value) -> Response {
     let mut res = (status, body.to_string()).into_response();
-    res.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static(SCIM_JSON));
+    res.headers_mut()
+        .insert(header::CONTENT_TYPE, HeaderValue::from_static(SCIM_JSON));
     res
 }
 
@@ -31,21 +32,39 @@ fn resource_response(status: StatusCode, r: &Rendered, with_location: bool) -> R
 }
 
 fn projection(kind: ResourceKind, p: &Params) -> Projection {
-    Projection::parse(ResourceType::of(kind), p.get("attributes").as_deref(), p.get("excludedAttributes").as_deref())
+    Projection::parse(
+        ResourceType::of(kind),
+        p.get("attributes").as_deref(),
+        p.get("excludedAttributes").as_deref(),
+    )
 }
 
 fn if_match(h: &HeaderMap) -> Option<String> {
-    h.get(header::IF_MATCH).and_then(|v| v.to_str().ok()).map(str::to_string)
+    h.get(header::IF_MATCH)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_string)
 }
 
 /// Weak comparison of entity tags (RFC 9110 §8.8.3.2), over a comma-separated list.
 fn etag_matches(header_value: &str, etag: &str) -> bool {
-    let strip = |t: &str| t.trim().trim_start_matches("W/").trim_matches('"').to_string();
+    let strip = |t: &str| {
+        t.trim()
+            .trim_start_matches("W/")
+            .trim_matches('"')
+            .to_string()
+    };
     let ours = strip(etag);
-    header_value.split(',').any(|t| t.trim() == "*" || strip(t) == ours)
+    header_value
+        .split(',')
+        .any(|t| t.trim() == "*" || strip(t) == ours)
 }
 
-pub async fn list(State(s): State<AppState>, Caller(ctx): Caller, kind: ResourceKind, p: Params) -> ApiResult<Response> {
+pub async fn list(
+    State(s): State<AppState>,
+    Caller(ctx): Caller,
+    kind: ResourceKind,
+    p: Params,
+) -> ApiResult<Response> {
     let params = ListParams {
         filter: p.get("filter"),
         sort_by: p.get("sortBy"),
@@ -62,15 +81,24 @@ pub async fn list(State(s): State<AppState>, Caller(ctx): Caller, kind: Resource
 
 /// `POST …/.search` (RFC 7644 §3.4.3): the same query as a list, in a SearchRequest body.
 pub fn search_params(body: &Value) -> Result<ListParams, ScimError> {
-    let obj = body.as_object().ok_or_else(|| ScimError::invalid_syntax("the search request must be a JSON object"))?;
+    let obj = body
+        .as_object()
+        .ok_or_else(|| ScimError::invalid_syntax("the search request must be a JSON object"))?;
     let get = |k: &str| muster_scim::resolve::get_ci(obj, k);
     let text = |k: &str| -> Result<Option<String>, ScimError> {
         match get(k) {
             None | Some(Value::Null) => Ok(None),
             Some(Value::String(s)) => Ok(Some(s.clone())),
             Some(Value::Number(n)) => Ok(Some(n.to_string())),
-            Some(Value::Array(a)) => Ok(Some(a.iter().filter_map(Value::as_str).collect::<Vec<_>>().join(","))),
-            Some(_) => Err(ScimError::invalid_value(format!("'{k}' has the wrong type"))),
+            Some(Value::Array(a)) => Ok(Some(
+                a.iter()
+                    .filter_map(Value::as_str)
+                    .collect::<Vec<_>>()
+                    .join(","),
+            )),
+            Some(_) => Err(ScimError::invalid_value(format!(
+                "'{k}' has the wrong type"
+            ))),
         }
     };
     Ok(ListParams {
@@ -85,20 +113,38 @@ pub fn search_params(body: &Value) -> Result<ListParams, ScimError> {
     })
 }
 
-pub async fn search(State(s): State<AppState>, Caller(ctx): Caller, kind: ResourceKind, ScimBody(body): ScimBody) -> ApiResult<Response> {
+pub async fn search(
+    State(s): State<AppState>,
+    Caller(ctx): Caller,
+    kind: ResourceKind,
+    ScimBody(body): ScimBody,
+) -> ApiResult<Response> {
     let params = search_params(&body)?;
     let body = s.scim.list(&ctx, kind, &params).await?;
     Ok(scim_json(StatusCode::OK, &body))
 }
 
-pub async fn search_root(State(s): State<AppState>, Caller(ctx): Caller, ScimBody(body): ScimBody) -> ApiResult<Response> {
+pub async fn search_root(
+    State(s): State<AppState>,
+    Caller(ctx): Caller,
+    ScimBody(body): ScimBody,
+) -> ApiResult<Response> {
     let params = search_params(&body)?;
     let body = s.scim.search_all(&ctx, &params).await?;
     Ok(scim_json(StatusCode::OK, &body))
 }
 
-pub async fn create(State(s): State<AppState>, Caller(ctx): Caller, kind: ResourceKind, p: Params, ScimBody(body): ScimBody) -> ApiResult<Response> {
-    let r = s.scim.create(&ctx, kind, &body, &projection(kind, &p)).await?;
+pub async fn create(
+    State(s): State<AppState>,
+    Caller(ctx): Caller,
+    kind: ResourceKind,
+    p: Params,
+    ScimBody(body): ScimBody,
+) -> ApiResult<Response> {
+    let r = s
+        .scim
+        .create(&ctx, kind, &body, &projection(kind, &p))
+        .await?;
     Ok(resource_response(StatusCode::CREATED, &r, true))
 }
 
@@ -111,7 +157,9 @@ pub async fn get(
     headers: HeaderMap,
 ) -> ApiResult<Response> {
     let r = s.scim.get(&ctx, kind, &id, &projection(kind, &p)).await?;
-    if let Some(inm) = headers.get(header::IF_NONE_MATCH).and_then(|v| v.to_str().ok())
+    if let Some(inm) = headers
+        .get(header::IF_NONE_MATCH)
+        .and_then(|v| v.to_str().ok())
         && etag_matches(inm, &r.etag)
     {
         let mut res = StatusCode::NOT_MODIFIED.into_response();
@@ -132,7 +180,17 @@ pub async fn replace(
     headers: HeaderMap,
     ScimBody(body): ScimBody,
 ) -> ApiResult<Response> {
-    let r = s.scim.replace(&ctx, kind, &id, &body, if_match(&headers).as_deref(), &projection(kind, &p)).await?;
+    let r = s
+        .scim
+        .replace(
+            &ctx,
+            kind,
+            &id,
+            &body,
+            if_match(&headers).as_deref(),
+            &projection(kind, &p),
+        )
+        .await?;
     Ok(resource_response(StatusCode::OK, &r, true))
 }
 
@@ -149,7 +207,17 @@ pub async fn patch(
 ) -> ApiResult<Response> {
     let wants_body = p.get("attributes").is_some() || p.get("excludedAttributes").is_some();
     let proj = projection(kind, &p);
-    let r = s.scim.patch(&ctx, kind, &id, &body, if_match(&headers).as_deref(), wants_body.then_some(&proj)).await?;
+    let r = s
+        .scim
+        .patch(
+            &ctx,
+            kind,
+            &id,
+            &body,
+            if_match(&headers).as_deref(),
+            wants_body.then_some(&proj),
+        )
+        .await?;
     if wants_body {
         return Ok(resource_response(StatusCode::OK, &r, true));
     }
@@ -160,8 +228,16 @@ pub async fn patch(
     Ok(res)
 }
 
-pub async fn delete(State(s): State<AppState>, Caller(ctx): Caller, kind: ResourceKind, id: String, headers: HeaderMap) -> ApiResult<Response> {
-    s.scim.delete(&ctx, kind, &id, if_match(&headers).as_deref()).await?;
+pub async fn delete(
+    State(s): State<AppState>,
+    Caller(ctx): Caller,
+    kind: ResourceKind,
+    id: String,
+    headers: HeaderMap,
+) -> ApiResult<Response> {
+    s.scim
+        .delete(&ctx, kind, &id, if_match(&headers).as_deref())
+        .await?;
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 
@@ -178,22 +254,56 @@ pub mod routes {
                 pub async fn list(s: State<AppState>, c: Caller, p: Params) -> ApiResult<Response> {
                     super::list(s, c, $kind, p).await
                 }
-                pub async fn create(s: State<AppState>, c: Caller, p: Params, b: ScimBody) -> ApiResult<Response> {
+                pub async fn create(
+                    s: State<AppState>,
+                    c: Caller,
+                    p: Params,
+                    b: ScimBody,
+                ) -> ApiResult<Response> {
                     super::create(s, c, $kind, p, b).await
                 }
-                pub async fn search(s: State<AppState>, c: Caller, b: ScimBody) -> ApiResult<Response> {
+                pub async fn search(
+                    s: State<AppState>,
+                    c: Caller,
+                    b: ScimBody,
+                ) -> ApiResult<Response> {
                     super::search(s, c, $kind, b).await
                 }
-                pub async fn get(s: State<AppState>, c: Caller, Path(id): Path<String>, p: Params, h: HeaderMap) -> ApiResult<Response> {
+                pub async fn get(
+                    s: State<AppState>,
+                    c: Caller,
+                    Path(id): Path<String>,
+                    p: Params,
+                    h: HeaderMap,
+                ) -> ApiResult<Response> {
                     super::get(s, c, $kind, id, p, h).await
                 }
-                pub async fn replace(s: State<AppState>, c: Caller, Path(id): Path<String>, p: Params, h: HeaderMap, b: ScimBody) -> ApiResult<Response> {
+                pub async fn replace(
+                    s: State<AppState>,
+                    c: Caller,
+                    Path(id): Path<String>,
+                    p: Params,
+                    h: HeaderMap,
+                    b: ScimBody,
+                ) -> ApiResult<Response> {
                     super::replace(s, c, $kind, id, p, h, b).await
                 }
-                pub async fn patch(s: State<AppState>, c: Caller, Path(id): Path<String>, p: Params, h: HeaderMap, b: ScimBody) -> ApiResult<Response> {
+                pub async fn patch(
+                    s: State<AppState>,
+                    c: Caller,
+                    Path(id): Path<String>,
+                    p: Params,
+                    h: HeaderMap,
+                    b: ScimBody,
+                ) -> ApiResult<Response> {
                     super::patch(s, c, $kind, id, p, h, b).await
                 }
-                pub async fn delete(s: State<AppState>, c: Caller, Path(id): Path<String>, h: HeaderMap) -> ApiResult<Response> {
+                pub async fn delete(
+                    s: State<AppState>,
+                    c: Caller,
+                    Path(id): Path<String>,
+                    h: HeaderMap,
+                ) -> ApiResult<Response> {
                     super::delete(s, c, $kind, id, h).await
                 }
             }
@@ -206,10 +316,22 @@ pub mod routes {
         Router::new()
             .route("/Users", r_get(users::list).post(users::create))
             .route("/Users/.search", post(users::search))
-            .route("/Users/{id}", r_get(users::get).put(users::replace).patch(users::patch).delete(users::delete))
+            .route(
+                "/Users/{id}",
+                r_get(users::get)
+                    .put(users::replace)
+                    .patch(users::patch)
+                    .delete(users::delete),
+            )
             .route("/Groups", r_get(groups::list).post(groups::create))
             .route("/Groups/.search", post(groups::search))
-            .route("/Groups/{id}", r_get(groups::get).put(groups::replace).patch(groups::patch).delete(groups::delete))
+            .route(
+                "/Groups/{id}",
+                r_get(groups::get)
+                    .put(groups::replace)
+                    .patch(groups::patch)
+                    .delete(groups::delete),
+            )
             .route("/.search", post(search_root))
     }
 }

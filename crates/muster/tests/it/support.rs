@@ -1,0 +1,249 @@
+//! Starting a real server for a test, and a small HTTP client around it.
+
+#![allow(dead_code)]
+
+use muster::state::AppState;
+use muster::storage::Location;
+use muster_domain::model::{Mode, NewToken};
+use muster_domain::service::Limits;
+use muster_domain::store::Store;
+use reqwest::{Method, StatusCode};
+use serde_json::Value;
+use std::sync::Arc;
+use tokio::sync::oneshot;
+
+pub const SCIM_JSON: &str = "application/scim+json";
+
+pub struct TestServer {
+    /// `http://127.0.0.1:PORT`
+    pub origin: String,
+    /// `http://127.0.0.1:PORT/api/scim/v2`
+    pub base: String,
+    pub token: String,
+    pub store: Arc<dyn Store>,
+    pub client: reqwest::Client,
+    _dir: tempfile::TempDir,
+    stop: Option<oneshot::Sender<()>>,
+}
+
+/// A response, with the body parsed as JSON when there is one.
+#[derive(Debug)]
+pub struct Resp {
+    pub status: StatusCode,
+    pub headers: reqwest::header::HeaderMap,
+    pub body: Value,
+    pub text: String,
+}
+
+impl Resp {
+    pub fn header(&self, name: &str) -> Option<String> {
+        self.headers
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_string)
+    }
+    /// Asserts an RFC 7644 §3.12 error body with this status (and scimType when given).
+    #[track_caller]
+    pub fn assert_error(&self, status: u16, scim_type: Option<&str>) {
+        assert_eq!(self.status.as_u16(), status, "{}", self.text);
+        assert_eq!(
+            self.body["schemas"][0], "urn:ietf:params:scim:api:messages:2.0:Error",
+            "{}",
+            self.text
+        );
+        assert_eq!(
+            self.body["status"],
+            Value::String(status.to_string()),
+            "{}",
+            self.text
+        );
+        assert!(
+            self.body["detail"].as_str().is_some_and(|d| !d.is_empty()),
+            "{}",
+            self.text
+        );
+        match scim_type {
+            Some(t) => assert_eq!(self.body["scimType"], t, "{}", self.text),
+            None => assert!(self.body.get("scimType").is_none(), "{}", self.text),
+        }
+        assert!(
+            self.header("content-type")
+                .is_some_and(|c| c.starts_with(SCIM_JSON))
+        );
+    }
+    pub fn id(&self) -> String {
+        self.body["id"].as_str().unwrap_or_default().to_string()
+    }
+}
+
+impl TestServer {
+    pub async fn start() -> TestServer {
+        Self::start_with(Limits::default()).await
+    }
+
+    pub async fn start_with(limits: Limits) -> TestServer {
+        let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("tempdir: {e}"));
+        let store = Location::resolve(Some(dir.path()), None)
+            .unwrap_or_else(|e| panic!("{e}"))
+            .open()
+            .await
+            .unwrap_or_else(|e| panic!("open store: {e}"));
+        let state = AppState::new(store.clone(), limits, None);
+        let (tx, rx) = oneshot::channel::<()>();
+        let (addr, serve) = muster::server::bind(state, "127.0.0.1:0", async {
+            let _ = rx.await;
+        })
+        .await
+        .unwrap_or_else(|e| panic!("bind: {e}"));
+        tokio::spawn(serve);
+        let origin = format!("http://{addr}");
+        let mut s = TestServer {
+            base: format!("{origin}/api/scim/v2"),
+            origin,
+            token: String::new(),
+            store,
+            client: reqwest::Client::new(),
+            _dir: dir,
+            stop: Some(tx),
+        };
+        s.token = s.tenant("test", Mode::Scim).await;
+        s
+    }
+
+    /// Creates a tenant and returns a token for it.
+    pub async fn tenant(&self, name: &str, mode: Mode) -> String {
+        let t = self
+            .store
+            .create_tenant(name, mode)
+            .await
+            .unwrap_or_else(|e| panic!("tenant: {e}"));
+        let g = muster_domain::tokens::generate();
+        self.store
+            .create_token(
+                &t.id,
+                &NewToken {
+                    id: uuid::Uuid::new_v4().to_string(),
+                    hash: g.hash,
+                    prefix: g.prefix,
+                },
+            )
+            .await
+            .unwrap_or_else(|e| panic!("token: {e}"));
+        g.secret
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        if path.starts_with("http") {
+            path.to_string()
+        } else {
+            format!("{}{path}", self.base)
+        }
+    }
+
+    /// Sends a request with this server's token; `body` is sent as SCIM JSON.
+    pub async fn send(&self, method: Method, path: &str, body: Option<Value>) -> Resp {
+        self.send_as(&self.token, method, path, body, &[]).await
+    }
+
+    pub async fn send_as(
+        &self,
+        token: &str,
+        method: Method,
+        path: &str,
+        body: Option<Value>,
+        headers: &[(&str, &str)],
+    ) -> Resp {
+        let mut req = self.client.request(method, self.url(path));
+        if !token.is_empty() {
+            req = req.header("Authorization", format!("Bearer {token}"));
+        }
+        for (k, v) in headers {
+            req = req.header(*k, *v);
+        }
+        if let Some(b) = body {
+            req = req.header("Content-Type", SCIM_JSON).body(b.to_string());
+        }
+        let res = req.send().await.unwrap_or_else(|e| panic!("request: {e}"));
+        Self::read(res).await
+    }
+
+    pub async fn read(res: reqwest::Response) -> Resp {
+        let status = res.status();
+        let headers = res.headers().clone();
+        let text = res.text().await.unwrap_or_default();
+        let body = serde_json::from_str(&text).unwrap_or(Value::Null);
+        Resp {
+            status,
+            headers,
+            body,
+            text,
+        }
+    }
+
+    pub async fn get(&self, path: &str) -> Resp {
+        self.send(Method::GET, path, None).await
+    }
+    pub async fn post(&self, path: &str, body: Value) -> Resp {
+        self.send(Method::POST, path, Some(body)).await
+    }
+    pub async fn put(&self, path: &str, body: Value) -> Resp {
+        self.send(Method::PUT, path, Some(body)).await
+    }
+    pub async fn patch(&self, path: &str, body: Value) -> Resp {
+        self.send(Method::PATCH, path, Some(body)).await
+    }
+    pub async fn delete(&self, path: &str) -> Resp {
+        self.send(Method::DELETE, path, None).await
+    }
+
+    /// Creates a user with this userName and returns its id.
+    pub async fn user(&self, user_name: &str) -> String {
+        let r = self
+            .post(
+                "/Users",
+                serde_json::json!({
+                    "schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"],
+                    "userName": user_name,
+                    "name": {"givenName": "Given", "familyName": "Family"},
+                    "emails": [{"value": user_name, "type": "work", "primary": true}],
+                    "active": true
+                }),
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
+        r.id()
+    }
+
+    /// Creates a group with these member ids and returns its id.
+    pub async fn group(&self, name: &str, members: &[&str]) -> String {
+        let members: Vec<Value> = members
+            .iter()
+            .map(|m| serde_json::json!({"value": m}))
+            .collect();
+        let r = self
+            .post(
+                "/Groups",
+                serde_json::json!({
+                    "schemas": ["urn:ietf:params:scim:schemas:core:2.0:Group"],
+                    "displayName": name,
+                    "members": members
+                }),
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
+        r.id()
+    }
+}
+
+/// A PatchOp body.
+pub fn patch_op(ops: Value) -> Value {
+    serde_json::json!({"schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"], "Operations": ops})
+}
+
+impl Drop for TestServer {
+    fn drop(&mut self) {
+        if let Some(tx) = self.stop.take() {
+            let _ = tx.send(());
+        }
+    }
+}
