@@ -20,6 +20,17 @@ pub fn router() -> Router<AppState> {
         .route("/Schemas", get(discovery::schemas))
         .route("/Schemas/{urn}", get(discovery::schema))
         .route("/Me", axum::routing::any(me))
+        .route("/Bulk", axum::routing::post(bulk))
+}
+
+async fn bulk(
+    axum::extract::State(s): axum::extract::State<AppState>,
+    extract::Caller(ctx): extract::Caller,
+    extract::ScimBody(body): extract::ScimBody,
+) -> Result<axum::response::Response, ApiError> {
+    let size = body.to_string().len();
+    let out = s.scim.bulk(&ctx, &body, size).await?;
+    Ok(resources::scim_json(axum::http::StatusCode::OK, &out))
 }
 
 /// RFC 7644 §3.11: `/Me` is optional; muster's tokens belong to an IdP, not a user.
