@@ -3,5 +3,7 @@
 
 mod support;
 
+mod bulk;
+mod cli;
 mod discovery;
 mod smoke;

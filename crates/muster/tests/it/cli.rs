@@ -1,0 +1,92 @@
+//! The command-line contract, against the real binary: `serve` prints the SCIM URL, and
+//! `tenant`/`token` commands work on the same data directory while it runs.
+
+use crate::support::TestServer;
+use reqwest::{Method, StatusCode};
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+const BIN: &str = env!("CARGO_BIN_EXE_muster");
+
+struct Serve(Child);
+
+impl Drop for Serve {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn muster(data: &std::path::Path, args: &[&str]) -> (bool, String, String) {
+    let out = Command::new(BIN)
+        .args(args)
+        .arg("--data")
+        .arg(data)
+        .env_remove("MUSTER_DATABASE_URL")
+        .output()
+        .unwrap_or_else(|e| panic!("run muster: {e}"));
+    (out.status.success(), String::from_utf8_lossy(&out.stdout).into_owned(), String::from_utf8_lossy(&out.stderr).into_owned())
+}
+
+#[tokio::test]
+async fn serve_prints_the_url_and_cli_manages_tenants_and_tokens_while_it_runs() {
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let mut child = Command::new(BIN)
+        .args(["serve", "--listen", "127.0.0.1:0", "--data"])
+        .arg(dir.path())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap_or_else(|e| panic!("spawn: {e}"));
+    let stdout = child.stdout.take().unwrap_or_else(|| panic!("no stdout"));
+    let _guard = Serve(child);
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            let _ = tx.send(line);
+        }
+    });
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let mut base = None;
+    while base.is_none() && Instant::now() < deadline {
+        if let Ok(line) = rx.recv_timeout(Duration::from_millis(200))
+            && let Some(url) = line.strip_prefix("SCIM base URL: ")
+        {
+            base = Some(url.trim().to_string());
+        }
+    }
+    let base = base.unwrap_or_else(|| panic!("serve never printed 'SCIM base URL: …'"));
+    assert!(base.starts_with("http://127.0.0.1:") && base.ends_with("/api/scim/v2"), "{base}");
+
+    let (ok, id, err) = muster(dir.path(), &["tenant", "create", "acme"]);
+    assert!(ok, "{err}");
+    assert_eq!(id.trim().len(), 36, "prints the tenant id: {id}");
+    let (ok, _, err) = muster(dir.path(), &["tenant", "create", "ACME"]);
+    assert!(!ok && err.contains("already exists"), "{err}");
+
+    let (ok, out, err) = muster(dir.path(), &["token", "create", "--tenant", "acme"]);
+    assert!(ok, "{err}");
+    let token = out.lines().last().unwrap_or_default().trim().to_string();
+    assert!(token.starts_with("mst_"), "{out}");
+
+    let client = reqwest::Client::new();
+    let users = format!("{base}/Users");
+    let res = client.get(&users).bearer_auth(&token).send().await.unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(res.status(), StatusCode::OK);
+    // Okta's header auth sends the token as the whole Authorization value.
+    let res = client.get(&users).header("Authorization", &token).send().await.unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(res.status(), StatusCode::OK);
+
+    let (ok, list, _) = muster(dir.path(), &["token", "list", "--tenant", "acme"]);
+    assert!(ok && list.contains("active") && !list.contains(&token), "lists without the secret: {list}");
+    let prefix = &token[..10];
+    assert!(list.contains(prefix), "{list}");
+    let (ok, _, err) = muster(dir.path(), &["token", "revoke", prefix]);
+    assert!(ok, "{err}");
+    let res = client.request(Method::GET, &users).bearer_auth(&token).send().await.unwrap_or_else(|e| panic!("{e}"));
+    let res = TestServer::read(res).await;
+    res.assert_error(401, None);
+    let (ok, _, err) = muster(dir.path(), &["token", "create", "--tenant", "nobody"]);
+    assert!(!ok && err.contains("no tenant"), "{err}");
+}
