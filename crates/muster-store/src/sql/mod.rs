@@ -122,12 +122,12 @@ fn column_name(c: Column) -> &'static str {
     }
 }
 
-/// Emits `cond` for rows of `kind` aliased `r` in `tenant`; the result is never NULL.
-pub fn emit_cond<D: Dialect>(sql: &mut Sql<D>, kind: ResourceKind, cond: &Cond) {
-    emit(sql, kind, cond, None);
+/// Emits `cond` for rows aliased `r`; the result is never NULL.
+pub fn emit_cond<D: Dialect>(sql: &mut Sql<D>, cond: &Cond) {
+    emit(sql, cond, None);
 }
 
-fn emit<D: Dialect>(sql: &mut Sql<D>, kind: ResourceKind, cond: &Cond, elem: Option<&str>) {
+fn emit<D: Dialect>(sql: &mut Sql<D>, cond: &Cond, elem: Option<&str>) {
     match cond {
         Cond::Const(true) => {
             sql.push("(1 = 1)");
@@ -142,14 +142,14 @@ fn emit<D: Dialect>(sql: &mut Sql<D>, kind: ResourceKind, cond: &Cond, elem: Opt
                 " OR "
             };
             sql.push("(");
-            emit(sql, kind, a, elem);
+            emit(sql, a, elem);
             sql.push(op);
-            emit(sql, kind, b, elem);
+            emit(sql, b, elem);
             sql.push(")");
         }
         Cond::Not(a) => {
             sql.push("(NOT ");
-            emit(sql, kind, a, elem);
+            emit(sql, a, elem);
             sql.push(")");
         }
         Cond::Cmp { field, op, value } => {
@@ -188,7 +188,7 @@ fn emit<D: Dialect>(sql: &mut Sql<D>, kind: ResourceKind, cond: &Cond, elem: Opt
             sql.push("EXISTS (SELECT 1 FROM ");
             D::json_elements(sql, "r.search", &array.segments, &alias);
             sql.push(" WHERE ");
-            emit(sql, kind, cond, Some(&alias));
+            emit(sql, cond, Some(&alias));
             sql.push(")");
         }
         Cond::HasMember(id) => {

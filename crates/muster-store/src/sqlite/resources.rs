@@ -287,7 +287,7 @@ impl SqliteStore {
         filter.text(t.0.clone());
         if let Some(c) = &q.filter {
             filter.push(" AND ");
-            emit_cond(&mut filter, kind, c);
+            emit_cond(&mut filter, c);
         }
         let mut count = Sq::new(&format!("SELECT COUNT(*) AS n FROM {tbl} r"));
         count.push(&filter.text);
