@@ -38,7 +38,9 @@ fn references(v: &Value, out: &mut Vec<String>) {
 
 /// The bulkId a path refers to (`/Users/bulkId:qwerty`).
 fn path_reference(path: &str) -> Option<&str> {
-    path.rsplit('/').next().and_then(|last| last.strip_prefix("bulkId:"))
+    path.rsplit('/')
+        .next()
+        .and_then(|last| last.strip_prefix("bulkId:"))
 }
 
 fn substitute(v: &mut Value, ids: &HashMap<String, String>) {
@@ -55,19 +57,26 @@ fn substitute(v: &mut Value, ids: &HashMap<String, String>) {
 }
 
 fn parse_ops(body: &Value) -> ScimResult<(Vec<BulkOp>, Option<u64>)> {
-    let obj = body.as_object().ok_or_else(|| ScimError::invalid_syntax("the bulk request must be a JSON object"))?;
+    let obj = body
+        .as_object()
+        .ok_or_else(|| ScimError::invalid_syntax("the bulk request must be a JSON object"))?;
     let fail_on_errors = match get_ci(obj, "failOnErrors") {
         None | Some(Value::Null) => None,
-        Some(v) => Some(v.as_u64().ok_or_else(|| ScimError::invalid_value("failOnErrors must be a non-negative integer"))?),
+        Some(v) => Some(v.as_u64().ok_or_else(|| {
+            ScimError::invalid_value("failOnErrors must be a non-negative integer")
+        })?),
     };
     let ops = get_ci(obj, "Operations")
         .and_then(Value::as_array)
         .ok_or_else(|| ScimError::invalid_syntax("the bulk request needs an 'Operations' array"))?;
     let mut out = Vec::with_capacity(ops.len());
     for (index, op) in ops.iter().enumerate() {
-        let o = op
-            .as_object()
-            .ok_or_else(|| ScimError::invalid_syntax(format!("bulk operation {} must be a JSON object", index + 1)))?;
+        let o = op.as_object().ok_or_else(|| {
+            ScimError::invalid_syntax(format!(
+                "bulk operation {} must be a JSON object",
+                index + 1
+            ))
+        })?;
         let text = |k: &str| get_ci(o, k).and_then(Value::as_str).map(str::to_string);
         out.push(BulkOp {
             index,
@@ -85,7 +94,10 @@ fn parse_ops(body: &Value) -> ScimResult<(Vec<BulkOp>, Option<u64>)> {
 fn target(path: &str) -> ScimResult<(ResourceKind, Option<String>)> {
     let p = path.trim().trim_start_matches('/');
     let (head, id) = match p.split_once('/') {
-        Some((h, id)) => (h, Some(id.trim_end_matches('/').to_string()).filter(|s| !s.is_empty())),
+        Some((h, id)) => (
+            h,
+            Some(id.trim_end_matches('/').to_string()).filter(|s| !s.is_empty()),
+        ),
         None => (p, None),
     };
     let kind = if head.eq_ignore_ascii_case("Users") {
@@ -93,7 +105,9 @@ fn target(path: &str) -> ScimResult<(ResourceKind, Option<String>)> {
     } else if head.eq_ignore_ascii_case("Groups") {
         ResourceKind::Group
     } else {
-        return Err(ScimError::invalid_path(format!("bulk path '{path}' must start with /Users or /Groups")));
+        return Err(ScimError::invalid_path(format!(
+            "bulk path '{path}' must start with /Users or /Groups"
+        )));
     };
     Ok((kind, id))
 }
@@ -129,7 +143,10 @@ impl Scim {
                 if stopped {
                     break;
                 }
-                let mut refs: Vec<String> = path_reference(&op.path).map(str::to_string).into_iter().collect();
+                let mut refs: Vec<String> = path_reference(&op.path)
+                    .map(str::to_string)
+                    .into_iter()
+                    .collect();
                 if let Some(d) = &op.data {
                     references(d, &mut refs);
                 }
@@ -175,7 +192,10 @@ impl Scim {
         // What is left references bulkIds that never resolved (unknown, failed or circular).
         if !stopped {
             for op in &pending {
-                let mut refs: Vec<String> = path_reference(&op.path).map(str::to_string).into_iter().collect();
+                let mut refs: Vec<String> = path_reference(&op.path)
+                    .map(str::to_string)
+                    .into_iter()
+                    .collect();
                 if let Some(d) = &op.data {
                     references(d, &mut refs);
                 }
@@ -183,7 +203,9 @@ impl Scim {
                 let e = ScimError::new(
                     409,
                     Some(muster_scim::ScimType::InvalidValue),
-                    format!("bulkId reference(s) {missing:?} could not be resolved (unknown, failed or circular)"),
+                    format!(
+                        "bulkId reference(s) {missing:?} could not be resolved (unknown, failed or circular)"
+                    ),
                 );
                 results[op.index] = Some(error_entry(op, &e));
             }
@@ -214,23 +236,50 @@ impl Scim {
             substitute(d, ids);
         }
         let proj = Projection::default();
-        let need_id = || id.clone().ok_or_else(|| ScimError::invalid_path(format!("{} needs a resource id in 'path'", op.method)));
-        let need_data = || data.clone().ok_or_else(|| ScimError::invalid_syntax(format!("{} needs 'data'", op.method)));
+        let need_id = || {
+            id.clone().ok_or_else(|| {
+                ScimError::invalid_path(format!("{} needs a resource id in 'path'", op.method))
+            })
+        };
+        let need_data = || {
+            data.clone()
+                .ok_or_else(|| ScimError::invalid_syntax(format!("{} needs 'data'", op.method)))
+        };
         match op.method.as_str() {
             "POST" => {
                 if id.is_some() {
-                    return Err(ScimError::invalid_path("POST takes a collection path such as /Users"));
+                    return Err(ScimError::invalid_path(
+                        "POST takes a collection path such as /Users",
+                    ));
                 }
                 let r = self.create(ctx, kind, &need_data()?, &proj).await?;
                 let new_id = r.body.get("id").and_then(Value::as_str).map(str::to_string);
                 Ok((201, Some(r.location), Some(r.etag), new_id))
             }
             "PUT" => {
-                let r = self.replace(ctx, kind, &need_id()?, &need_data()?, op.version.as_deref(), &proj).await?;
+                let r = self
+                    .replace(
+                        ctx,
+                        kind,
+                        &need_id()?,
+                        &need_data()?,
+                        op.version.as_deref(),
+                        &proj,
+                    )
+                    .await?;
                 Ok((200, Some(r.location), Some(r.etag), None))
             }
             "PATCH" => {
-                let r = self.patch(ctx, kind, &need_id()?, &need_data()?, op.version.as_deref(), None).await?;
+                let r = self
+                    .patch(
+                        ctx,
+                        kind,
+                        &need_id()?,
+                        &need_data()?,
+                        op.version.as_deref(),
+                        None,
+                    )
+                    .await?;
                 Ok((200, Some(r.location), Some(r.etag), None))
             }
             "DELETE" => {

@@ -36,7 +36,10 @@ async fn bulk_ids_resolve_across_operations_even_forward() {
         )
         .await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.text);
-    assert_eq!(r.body["schemas"][0], "urn:ietf:params:scim:api:messages:2.0:BulkResponse");
+    assert_eq!(
+        r.body["schemas"][0],
+        "urn:ietf:params:scim:api:messages:2.0:BulkResponse"
+    );
     let ops = r.body["Operations"].as_array().cloned().unwrap_or_default();
     assert_eq!(ops.len(), 3);
     assert_eq!(ops[0]["status"], "201");
@@ -67,7 +70,12 @@ async fn fail_on_errors_stops_and_errors_are_reported_per_operation() {
         .await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.text);
     let ops = r.body["Operations"].as_array().cloned().unwrap_or_default();
-    assert_eq!(ops.len(), 2, "processing stops after failOnErrors errors: {}", r.text);
+    assert_eq!(
+        ops.len(),
+        2,
+        "processing stops after failOnErrors errors: {}",
+        r.text
+    );
     assert_eq!(ops[0]["status"], "409");
     assert_eq!(ops[0]["response"]["scimType"], "uniqueness");
     assert_eq!(ops[1]["status"], "404");
@@ -75,9 +83,20 @@ async fn fail_on_errors_stops_and_errors_are_reported_per_operation() {
     assert_eq!(list.body["totalResults"], 0);
 
     // Without failOnErrors every operation runs.
-    let r = s.post("/Bulk", bulk(json!([{"method": "DELETE", "path": "/Users/nope"}, user("d")]), None)).await;
+    let r = s
+        .post(
+            "/Bulk",
+            bulk(
+                json!([{"method": "DELETE", "path": "/Users/nope"}, user("d")]),
+                None,
+            ),
+        )
+        .await;
     let ops = r.body["Operations"].as_array().cloned().unwrap_or_default();
-    assert_eq!((ops[0]["status"].clone(), ops[1]["status"].clone()), (json!("404"), json!("201")));
+    assert_eq!(
+        (ops[0]["status"].clone(), ops[1]["status"].clone()),
+        (json!("404"), json!("201"))
+    );
 }
 
 #[tokio::test]
@@ -105,13 +124,27 @@ async fn unresolvable_references_and_bad_operations() {
 
 #[tokio::test]
 async fn limits_are_advertised_and_enforced() {
-    let s = TestServer::start_with(Limits { bulk_max_operations: 2, ..Limits::default() }).await;
+    let s = TestServer::start_with(Limits {
+        bulk_max_operations: 2,
+        ..Limits::default()
+    })
+    .await;
     let spc = s.get("/ServiceProviderConfig").await;
     assert_eq!(spc.body["bulk"]["maxOperations"], 2);
     let op = json!({"method": "DELETE", "path": "/Users/x"});
-    let r = s.post("/Bulk", bulk(json!([op.clone(), op.clone(), op]), None)).await;
+    let r = s
+        .post("/Bulk", bulk(json!([op.clone(), op.clone(), op]), None))
+        .await;
     r.assert_error(413, None);
     let big = "x".repeat(5 * 1024 * 1024);
-    let r = s.post("/Bulk", bulk(json!([{"method": "POST", "path": "/Users", "data": {"userName": big}}]), None)).await;
+    let r = s
+        .post(
+            "/Bulk",
+            bulk(
+                json!([{"method": "POST", "path": "/Users", "data": {"userName": big}}]),
+                None,
+            ),
+        )
+        .await;
     r.assert_error(413, None);
 }

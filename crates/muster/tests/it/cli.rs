@@ -26,7 +26,11 @@ fn muster(data: &std::path::Path, args: &[&str]) -> (bool, String, String) {
         .env_remove("MUSTER_DATABASE_URL")
         .output()
         .unwrap_or_else(|e| panic!("run muster: {e}"));
-    (out.status.success(), String::from_utf8_lossy(&out.stdout).into_owned(), String::from_utf8_lossy(&out.stderr).into_owned())
+    (
+        out.status.success(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
 }
 
 #[tokio::test]
@@ -57,7 +61,10 @@ async fn serve_prints_the_url_and_cli_manages_tenants_and_tokens_while_it_runs()
         }
     }
     let base = base.unwrap_or_else(|| panic!("serve never printed 'SCIM base URL: …'"));
-    assert!(base.starts_with("http://127.0.0.1:") && base.ends_with("/api/scim/v2"), "{base}");
+    assert!(
+        base.starts_with("http://127.0.0.1:") && base.ends_with("/api/scim/v2"),
+        "{base}"
+    );
 
     let (ok, id, err) = muster(dir.path(), &["tenant", "create", "acme"]);
     assert!(ok, "{err}");
@@ -72,19 +79,37 @@ async fn serve_prints_the_url_and_cli_manages_tenants_and_tokens_while_it_runs()
 
     let client = reqwest::Client::new();
     let users = format!("{base}/Users");
-    let res = client.get(&users).bearer_auth(&token).send().await.unwrap_or_else(|e| panic!("{e}"));
+    let res = client
+        .get(&users)
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(res.status(), StatusCode::OK);
     // Okta's header auth sends the token as the whole Authorization value.
-    let res = client.get(&users).header("Authorization", &token).send().await.unwrap_or_else(|e| panic!("{e}"));
+    let res = client
+        .get(&users)
+        .header("Authorization", &token)
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(res.status(), StatusCode::OK);
 
     let (ok, list, _) = muster(dir.path(), &["token", "list", "--tenant", "acme"]);
-    assert!(ok && list.contains("active") && !list.contains(&token), "lists without the secret: {list}");
+    assert!(
+        ok && list.contains("active") && !list.contains(&token),
+        "lists without the secret: {list}"
+    );
     let prefix = &token[..10];
     assert!(list.contains(prefix), "{list}");
     let (ok, _, err) = muster(dir.path(), &["token", "revoke", prefix]);
     assert!(ok, "{err}");
-    let res = client.request(Method::GET, &users).bearer_auth(&token).send().await.unwrap_or_else(|e| panic!("{e}"));
+    let res = client
+        .request(Method::GET, &users)
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
     let res = TestServer::read(res).await;
     res.assert_error(401, None);
     let (ok, _, err) = muster(dir.path(), &["token", "create", "--tenant", "nobody"]);
