@@ -1,8 +1,12 @@
-//! SQL stores behind `muster_domain::store::Store`. Dynamic SQL lives only in [`sql`].
+//! SQL stores behind `muster_domain::store::Store`: the logic once ([`store`]), over each engine's
+//! [`exec::Backend`]. Dynamic SQL is generated only in [`sql`].
 
+pub mod exec;
 pub mod migrate;
 mod row;
 pub mod sql;
 pub mod sqlite;
+pub mod store;
 
 pub use sqlite::SqliteStore;
+pub use store::SqlStore;

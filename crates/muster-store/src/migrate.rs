@@ -1,4 +1,5 @@
 //! Embedded, ordered SQL migrations, applied once each and recorded in `schema_migrations`.
+//! Each engine lists its own in its [`crate::sql::Dialect`].
 
 /// One migration: its version and SQL.
 pub struct Migration {
@@ -6,9 +7,3 @@ pub struct Migration {
     pub name: &'static str,
     pub sql: &'static str,
 }
-
-pub const SQLITE: &[Migration] = &[Migration {
-    version: 1,
-    name: "init",
-    sql: include_str!("../migrations/sqlite/0001_init.sql"),
-}];

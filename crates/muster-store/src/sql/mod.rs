@@ -15,6 +15,9 @@ pub enum Bind {
     Text(String),
     Int(i64),
     Real(f64),
+    OptText(Option<String>),
+    OptInt(Option<i64>),
+    Bytes(Vec<u8>),
 }
 
 /// What differs between engines: placeholders and JSON access.
@@ -35,6 +38,12 @@ pub trait Dialect {
     /// Opens the last-n-characters function; [`Dialect::suffix_close`] closes it.
     const SUFFIX_OPEN: &'static str;
     fn suffix_close(n: usize) -> String;
+    /// Appended to a row lookup that a write transaction is about to change.
+    const FOR_UPDATE: &'static str;
+    /// Appended to a bound JSON text that a JSON column stores.
+    const JSON_CAST: &'static str;
+    /// This engine's schema migrations, in order.
+    const MIGRATIONS: &'static [crate::migrate::Migration];
 }
 
 /// SQL text and its binds, built left to right.
@@ -73,6 +82,14 @@ impl<D: Dialect> Sql<D> {
     }
     pub fn text(&mut self, s: impl Into<String>) -> &mut Self {
         self.bind(Bind::Text(s.into()))
+    }
+    pub fn int(&mut self, i: i64) -> &mut Self {
+        self.bind(Bind::Int(i))
+    }
+    /// A JSON document for a JSON column.
+    pub fn json(&mut self, s: impl Into<String>) -> &mut Self {
+        self.bind(Bind::Text(s.into()));
+        self.push(D::JSON_CAST)
     }
     /// `(?, ?, …)` for a list of texts.
     pub fn text_list(&mut self, items: &[String]) -> &mut Self {

@@ -1,0 +1,193 @@
+//! The little a store needs from a SQL engine: run a statement, fetch typed rows, hold a write
+//! transaction. Each engine implements it once ([`crate::sqlite`], [`crate::postgres`]); all
+//! store logic ([`crate::store`]) is written once against it.
+
+use crate::sql::{Dialect, Sql};
+use async_trait::async_trait;
+use muster_domain::store::{StoreError, StoreResult};
+
+/// The column types stores read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Ty {
+    Int,
+    OptInt,
+    Text,
+    OptText,
+    Bytes,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum Cell {
+    Null,
+    Int(i64),
+    Text(String),
+    Bytes(Vec<u8>),
+}
+
+/// One fetched row, decoded by the types the query asked for.
+#[derive(Debug, Clone)]
+pub struct Row(pub Vec<Cell>);
+
+fn bad(i: usize) -> StoreError {
+    StoreError::Internal(format!("unexpected value in column {i}"))
+}
+
+impl Row {
+    pub fn int(&self, i: usize) -> StoreResult<i64> {
+        match self.0.get(i) {
+            Some(Cell::Int(v)) => Ok(*v),
+            _ => Err(bad(i)),
+        }
+    }
+    pub fn opt_int(&self, i: usize) -> StoreResult<Option<i64>> {
+        match self.0.get(i) {
+            Some(Cell::Int(v)) => Ok(Some(*v)),
+            Some(Cell::Null) => Ok(None),
+            _ => Err(bad(i)),
+        }
+    }
+    pub fn text(&mut self, i: usize) -> StoreResult<String> {
+        match self.0.get_mut(i) {
+            Some(Cell::Text(s)) => Ok(std::mem::take(s)),
+            _ => Err(bad(i)),
+        }
+    }
+    pub fn opt_text(&mut self, i: usize) -> StoreResult<Option<String>> {
+        match self.0.get_mut(i) {
+            Some(Cell::Text(s)) => Ok(Some(std::mem::take(s))),
+            Some(Cell::Null) => Ok(None),
+            _ => Err(bad(i)),
+        }
+    }
+    pub fn bytes(&mut self, i: usize) -> StoreResult<Vec<u8>> {
+        match self.0.get_mut(i) {
+            Some(Cell::Bytes(b)) => Ok(std::mem::take(b)),
+            _ => Err(bad(i)),
+        }
+    }
+}
+
+/// What can go wrong running a statement, as far as store logic cares.
+#[derive(Debug)]
+pub enum ExecError {
+    /// A unique constraint refused the write.
+    Unique,
+    Other(String),
+}
+
+impl From<ExecError> for StoreError {
+    fn from(e: ExecError) -> Self {
+        match e {
+            ExecError::Unique => StoreError::Internal("unexpected unique violation".into()),
+            ExecError::Other(m) => StoreError::Internal(m),
+        }
+    }
+}
+
+pub type ExecResult<T> = Result<T, ExecError>;
+
+/// A connection (or transaction) that runs [`Sql`] of one dialect.
+#[async_trait]
+pub trait Conn<D: Dialect>: Send {
+    /// Runs a statement; returns the number of rows it changed.
+    async fn exec(&mut self, sql: &Sql<D>) -> ExecResult<u64>;
+    /// Runs a query and decodes each row by `cols`.
+    async fn rows(&mut self, sql: &Sql<D>, cols: &[Ty]) -> ExecResult<Vec<Row>>;
+    /// Commits when this is a transaction (a no-op for a plain connection).
+    async fn commit(self: Box<Self>) -> ExecResult<()>;
+}
+
+/// A SQL engine: where reads go, and how a write transaction starts.
+#[async_trait]
+pub trait Backend: Send + Sync + 'static {
+    type D: Dialect + Send + Sync + 'static;
+    async fn read(&self) -> StoreResult<Box<dyn Conn<Self::D>>>;
+    /// A transaction that holds the engine's write lock (SQLite) or takes row locks (`FOR UPDATE`).
+    async fn write(&self) -> StoreResult<Box<dyn Conn<Self::D>>>;
+    /// Runs a multi-statement migration script in a transaction.
+    async fn migrate(&self, migrations: &[crate::migrate::Migration]) -> StoreResult<()>;
+}
+
+/// Decodes one sqlx row by the requested types.
+#[macro_export]
+#[doc(hidden)]
+macro_rules! decode_row {
+    ($row:expr, $cols:expr) => {{
+        use sqlx::Row as _;
+        let row = $row;
+        let mut cells = Vec::with_capacity($cols.len());
+        for (i, ty) in $cols.iter().enumerate() {
+            let cell = match ty {
+                $crate::exec::Ty::Int => row.try_get::<i64, _>(i).map($crate::exec::Cell::Int),
+                $crate::exec::Ty::OptInt => row
+                    .try_get::<Option<i64>, _>(i)
+                    .map(|v| v.map_or($crate::exec::Cell::Null, $crate::exec::Cell::Int)),
+                $crate::exec::Ty::Text => row.try_get::<String, _>(i).map($crate::exec::Cell::Text),
+                $crate::exec::Ty::OptText => row
+                    .try_get::<Option<String>, _>(i)
+                    .map(|v| v.map_or($crate::exec::Cell::Null, $crate::exec::Cell::Text)),
+                $crate::exec::Ty::Bytes => row.try_get::<Vec<u8>, _>(i).map($crate::exec::Cell::Bytes),
+            };
+            cells.push(cell.map_err(|e| $crate::exec::ExecError::Other(e.to_string()))?);
+        }
+        $crate::exec::Row(cells)
+    }};
+}
+
+/// Maps a sqlx error, recognising unique violations.
+pub fn exec_error(e: sqlx::Error) -> ExecError {
+    match &e {
+        sqlx::Error::Database(d) if d.is_unique_violation() => ExecError::Unique,
+        _ => ExecError::Other(e.to_string()),
+    }
+}
+
+/// Binds a [`crate::sql::Sql`]'s values to a sqlx query, in order.
+#[macro_export]
+#[doc(hidden)]
+macro_rules! bind_all {
+    ($sql:expr) => {{
+        let mut q = sqlx::query(sqlx::AssertSqlSafe($sql.text.clone()));
+        for b in &$sql.binds {
+            q = match b {
+                $crate::sql::Bind::Text(s) => q.bind(s.clone()),
+                $crate::sql::Bind::Int(i) => q.bind(*i),
+                $crate::sql::Bind::Real(r) => q.bind(*r),
+                $crate::sql::Bind::OptText(s) => q.bind(s.clone()),
+                $crate::sql::Bind::OptInt(i) => q.bind(*i),
+                $crate::sql::Bind::Bytes(b) => q.bind(b.clone()),
+            };
+        }
+        q
+    }};
+}
+
+/// Implements [`Conn`] for a sqlx connection-like type of one dialect.
+#[macro_export]
+#[doc(hidden)]
+macro_rules! impl_conn {
+    ($ty:ty, $dialect:ty) => {
+        #[async_trait::async_trait]
+        impl $crate::exec::Conn<$dialect> for $ty {
+            async fn exec(&mut self, sql: &$crate::sql::Sql<$dialect>) -> $crate::exec::ExecResult<u64> {
+                let r = $crate::bind_all!(sql).execute(&mut *self.0).await.map_err($crate::exec::exec_error)?;
+                Ok(r.rows_affected())
+            }
+            async fn rows(
+                &mut self,
+                sql: &$crate::sql::Sql<$dialect>,
+                cols: &[$crate::exec::Ty],
+            ) -> $crate::exec::ExecResult<Vec<$crate::exec::Row>> {
+                let rows = $crate::bind_all!(sql).fetch_all(&mut *self.0).await.map_err($crate::exec::exec_error)?;
+                let mut out = Vec::with_capacity(rows.len());
+                for row in &rows {
+                    out.push($crate::decode_row!(row, cols));
+                }
+                Ok(out)
+            }
+            async fn commit(self: Box<Self>) -> $crate::exec::ExecResult<()> {
+                self.finish().await
+            }
+        }
+    };
+}

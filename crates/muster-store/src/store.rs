@@ -1,0 +1,558 @@
+//! The directory store, written once over [`Backend`]: tenants, tokens, users, groups and
+//! memberships. Engines differ only in their [`crate::sql::Dialect`] and connection handling.
+
+use crate::exec::{Backend, Conn, ExecError, Row, Ty};
+use crate::row::{name_field, promote};
+use crate::sql::{Bind, Sql, emit_cond, emit_order, table};
+use async_trait::async_trait;
+use muster_domain::model::{GroupRef, Load, MemberRef, Mode, NewResource, NewToken, Stored, Tenant, TenantId, TokenInfo};
+use muster_domain::store::{ListPage, ListQuery, Mutation, PageReq, Store, StoreError, StoreResult};
+use muster_scim::ScimError;
+use muster_scim::eval::{Scope, matches};
+use muster_scim::patch::MemberChange;
+use muster_scim::resource::{fold, format_datetime};
+use muster_scim::schema::{GROUP, ResourceKind};
+use serde_json::{Map, Value};
+use std::collections::HashMap;
+
+/// Ids per `IN (…)` list: well under every engine's bound-parameter limit.
+const CHUNK: usize = 500;
+
+const COLUMNS: &str = "r.seq, r.id, r.data, r.created, r.last_modified, r.version";
+const COLUMN_TYPES: [Ty; 6] = [Ty::Int, Ty::Text, Ty::Text, Ty::Text, Ty::Text, Ty::Int];
+
+pub(crate) fn now() -> String {
+    format_datetime(time::OffsetDateTime::now_utc())
+}
+
+fn internal(e: impl std::fmt::Display) -> StoreError {
+    StoreError::Internal(e.to_string())
+}
+
+/// Maps a write error: a unique violation becomes a conflict on `field`.
+fn conflict_on(field: &str) -> impl FnOnce(ExecError) -> StoreError + '_ {
+    move |e| match e {
+        ExecError::Unique => StoreError::Conflict(field.to_string()),
+        other => other.into(),
+    }
+}
+
+/// The store over one engine.
+pub struct SqlStore<B: Backend> {
+    pub(crate) backend: B,
+}
+
+type S<B> = Sql<<B as Backend>::D>;
+type C<B> = Box<dyn Conn<<B as Backend>::D>>;
+
+fn stored(mut row: Row) -> StoreResult<(i64, Stored)> {
+    let data: Map<String, Value> = serde_json::from_str(&row.text(2)?).map_err(internal)?;
+    Ok((
+        row.int(0)?,
+        Stored {
+            id: row.text(1)?,
+            data,
+            created: row.text(3)?,
+            last_modified: row.text(4)?,
+            version: row.int(5)?,
+            members: None,
+            groups: None,
+        },
+    ))
+}
+
+fn tenant_row(mut r: Row, at: usize) -> StoreResult<Tenant> {
+    let mode = r.text(at + 2)?;
+    Ok(Tenant {
+        id: TenantId(r.text(at)?),
+        name: r.text(at + 1)?,
+        mode: Mode::parse(&mode).unwrap_or(Mode::Scim),
+        created: r.text(at + 3)?,
+    })
+}
+
+const TENANT_TYPES: [Ty; 4] = [Ty::Text, Ty::Text, Ty::Text, Ty::Text];
+const TOKEN_COLUMNS: &str = "k.id, k.tenant_id, k.prefix, k.created, k.last_used, k.revoked_at";
+const TOKEN_TYPES: [Ty; 6] = [Ty::Text, Ty::Text, Ty::Text, Ty::Text, Ty::OptText, Ty::OptText];
+
+fn token_row(r: &mut Row) -> StoreResult<TokenInfo> {
+    Ok(TokenInfo {
+        id: r.text(0)?,
+        tenant_id: TenantId(r.text(1)?),
+        prefix: r.text(2)?,
+        created: r.text(3)?,
+        last_used: r.opt_text(4)?,
+        revoked: r.opt_text(5)?.is_some(),
+    })
+}
+
+impl<B: Backend> SqlStore<B> {
+    pub(crate) async fn init(backend: B) -> StoreResult<Self> {
+        let migrations = <B::D as crate::sql::Dialect>::MIGRATIONS;
+        backend.migrate(migrations).await?;
+        Ok(SqlStore { backend })
+    }
+
+    async fn find(conn: &mut C<B>, t: &TenantId, kind: ResourceKind, id: &str, lock: bool) -> StoreResult<Option<(i64, Stored)>> {
+        let mut sql = S::<B>::new(&format!("SELECT {COLUMNS} FROM {} r WHERE r.tenant_id = ", table(kind).name));
+        sql.text(t.0.clone()).push(" AND r.id = ").text(id);
+        if lock {
+            sql.push(<B::D as crate::sql::Dialect>::FOR_UPDATE);
+        }
+        let row = conn.rows(&sql, &COLUMN_TYPES).await?.into_iter().next();
+        row.map(stored).transpose()
+    }
+
+    async fn list_resources(&self, t: &TenantId, kind: ResourceKind, q: &ListQuery) -> StoreResult<ListPage> {
+        let tbl = table(kind).name;
+        let mut conn = self.backend.read().await?;
+        let mut filter = S::<B>::new(" WHERE r.tenant_id = ");
+        filter.text(t.0.clone());
+        if let Some(c) = &q.filter {
+            filter.push(" AND ");
+            emit_cond(&mut filter, c);
+        }
+        let (limit, offset, after_seq) = match &q.page {
+            PageReq::Index { start, count } => (*count, start.saturating_sub(1), None),
+            PageReq::Cursor { cursor, count } => match cursor.as_deref().map(decode_cursor).transpose()? {
+                None => (*count, 0, None),
+                Some(Cursor::Offset(o)) => (*count, o, None),
+                Some(Cursor::After(seq)) => (*count, 0, Some(seq)),
+            },
+        };
+        let mut items = Vec::new();
+        let mut more = false;
+        if limit > 0 {
+            let mut sql = S::<B>::new(&format!("SELECT {COLUMNS} FROM {tbl} r"));
+            sql.push(&filter.text);
+            sql.binds = filter.binds.clone();
+            if let Some(seq) = after_seq {
+                sql.push(if q.descending { " AND r.seq < " } else { " AND r.seq > " });
+                sql.int(seq);
+            }
+            emit_order(&mut sql, q.sort.as_ref(), q.descending);
+            sql.push(" LIMIT ");
+            sql.int(i64::try_from(limit + 1).unwrap_or(i64::MAX));
+            if offset > 0 {
+                sql.push(" OFFSET ");
+                sql.int(i64::try_from(offset).unwrap_or(i64::MAX));
+            }
+            let rows = conn.rows(&sql, &COLUMN_TYPES).await?;
+            more = rows.len() as u64 > limit;
+            for row in rows.into_iter().take(limit as usize) {
+                items.push(stored(row)?);
+            }
+        }
+        // A first page that is not full holds every match: no COUNT needed (the common
+        // `userName eq` lookup then costs one indexed query).
+        let total = if offset == 0 && after_seq.is_none() && limit > 0 && !more {
+            items.len() as u64
+        } else {
+            let mut count = S::<B>::new(&format!("SELECT COUNT(*) FROM {tbl} r"));
+            count.push(&filter.text);
+            count.binds = filter.binds.clone();
+            let rows = conn.rows(&count, &[Ty::Int]).await?;
+            rows.first().map(|r| r.int(0)).transpose()?.unwrap_or(0) as u64
+        };
+        let next_cursor = match (&q.page, more) {
+            (PageReq::Cursor { .. }, true) => Some(if q.sort.is_none() {
+                format!("s{}", items.last().map(|(seq, _)| *seq).unwrap_or_default())
+            } else {
+                format!("o{}", offset + items.len() as u64)
+            }),
+            _ => None,
+        };
+        let mut items: Vec<Stored> = items.into_iter().map(|(_, s)| s).collect();
+        load_extras::<B>(&mut conn, t, kind, &mut items, q.load).await?;
+        Ok(ListPage { items, total, next_cursor })
+    }
+}
+
+enum Cursor {
+    After(i64),
+    Offset(u64),
+}
+
+fn decode_cursor(c: &str) -> StoreResult<Cursor> {
+    let bad = || {
+        StoreError::Scim(ScimError::bad_request(
+            muster_scim::ScimType::InvalidCursor,
+            format!("cursor \"{c}\" was not issued by this server"),
+        ))
+    };
+    let (tag, n) = c.split_at_checked(1).ok_or_else(bad)?;
+    match tag {
+        "s" => n.parse().map(Cursor::After).map_err(|_| bad()),
+        "o" => n.parse().map(Cursor::Offset).map_err(|_| bad()),
+        _ => Err(bad()),
+    }
+}
+
+/// Loads members (groups) or direct groups (users) for a page of resources, one query per chunk.
+async fn load_extras<B: Backend>(conn: &mut C<B>, t: &TenantId, kind: ResourceKind, items: &mut [Stored], load: Load) -> StoreResult<()> {
+    if items.is_empty() {
+        return Ok(());
+    }
+    let ids: Vec<String> = items.iter().map(|s| s.id.clone()).collect();
+    match kind {
+        ResourceKind::Group if load.members => {
+            let mut by_group = load_members::<B>(conn, t, &ids).await?;
+            for s in items.iter_mut() {
+                s.members = Some(by_group.remove(&s.id).unwrap_or_default());
+            }
+        }
+        ResourceKind::User if load.groups => {
+            let mut by_user: HashMap<String, Vec<GroupRef>> = HashMap::new();
+            for chunk in ids.chunks(CHUNK) {
+                let mut sql = S::<B>::new(
+                    "SELECT m.member_id, g.id, g.display_name FROM group_members m \
+                     JOIN groups g ON g.tenant_id = m.tenant_id AND g.id = m.group_id WHERE m.tenant_id = ",
+                );
+                sql.text(t.0.clone()).push(" AND m.member_id IN ").text_list(chunk).push(" ORDER BY g.name_norm");
+                for mut row in conn.rows(&sql, &[Ty::Text, Ty::Text, Ty::Text]).await? {
+                    let member = row.text(0)?;
+                    by_user.entry(member).or_default().push(GroupRef { id: row.text(1)?, display: row.text(2)? });
+                }
+            }
+            for s in items.iter_mut() {
+                s.groups = Some(by_user.remove(&s.id).unwrap_or_default());
+            }
+        }
+        _ => {}
+    }
+    Ok(())
+}
+
+async fn load_members<B: Backend>(conn: &mut C<B>, t: &TenantId, group_ids: &[String]) -> StoreResult<HashMap<String, Vec<MemberRef>>> {
+    let mut out: HashMap<String, Vec<MemberRef>> = HashMap::new();
+    for chunk in group_ids.chunks(CHUNK) {
+        let mut sql = S::<B>::new(
+            "SELECT m.group_id, m.member_id, m.member_kind, COALESCE(u.display, g.display_name) FROM group_members m \
+             LEFT JOIN users u ON m.member_kind = 0 AND u.tenant_id = m.tenant_id AND u.id = m.member_id \
+             LEFT JOIN groups g ON m.member_kind = 1 AND g.tenant_id = m.tenant_id AND g.id = m.member_id \
+             WHERE m.tenant_id = ",
+        );
+        sql.text(t.0.clone()).push(" AND m.group_id IN ").text_list(chunk);
+        for mut row in conn.rows(&sql, &[Ty::Text, Ty::Text, Ty::Int, Ty::OptText]).await? {
+            let group = row.text(0)?;
+            let kind = row.int(2)?;
+            out.entry(group).or_default().push(MemberRef {
+                id: row.text(1)?,
+                kind: if kind == 1 { ResourceKind::Group } else { ResourceKind::User },
+                display: row.opt_text(3)?,
+            });
+        }
+    }
+    Ok(out)
+}
+
+async fn apply_member_change<B: Backend>(conn: &mut C<B>, t: &TenantId, group: &str, change: &MemberChange) -> StoreResult<()> {
+    let ids_of = |members: &[Value]| -> Vec<String> {
+        members.iter().filter_map(|m| m.get("value").and_then(Value::as_str).map(str::to_string)).collect()
+    };
+    match change {
+        MemberChange::Add(members) => add_members::<B>(conn, t, group, &ids_of(members)).await,
+        MemberChange::Replace(members) => {
+            remove_all::<B>(conn, t, group).await?;
+            add_members::<B>(conn, t, group, &ids_of(members)).await
+        }
+        MemberChange::RemoveAll => remove_all::<B>(conn, t, group).await,
+        MemberChange::Remove(ids) => remove_members::<B>(conn, t, group, ids).await,
+        MemberChange::RemoveMatching(filter) => {
+            let members = load_members::<B>(conn, t, &[group.to_string()]).await?.remove(group).unwrap_or_default();
+            let members_attr = GROUP.attr("members").ok_or_else(|| internal("no members attribute"))?;
+            let mut doomed = Vec::new();
+            for m in members {
+                let mut obj = Map::new();
+                obj.insert("value".into(), Value::String(m.id.clone()));
+                let kind = if m.kind == ResourceKind::Group { "Group" } else { "User" };
+                obj.insert("type".into(), Value::String(kind.into()));
+                if let Some(d) = m.display {
+                    obj.insert("display".into(), Value::String(d));
+                }
+                if matches(Scope::Element(members_attr), filter, &obj)? {
+                    doomed.push(m.id);
+                }
+            }
+            remove_members::<B>(conn, t, group, &doomed).await
+        }
+    }
+}
+
+async fn remove_all<B: Backend>(conn: &mut C<B>, t: &TenantId, group: &str) -> StoreResult<()> {
+    let mut sql = S::<B>::new("DELETE FROM group_members WHERE tenant_id = ");
+    sql.text(t.0.clone()).push(" AND group_id = ").text(group);
+    conn.exec(&sql).await?;
+    Ok(())
+}
+
+async fn remove_members<B: Backend>(conn: &mut C<B>, t: &TenantId, group: &str, ids: &[String]) -> StoreResult<()> {
+    for chunk in ids.chunks(CHUNK) {
+        let mut sql = S::<B>::new("DELETE FROM group_members WHERE tenant_id = ");
+        sql.text(t.0.clone()).push(" AND group_id = ").text(group).push(" AND member_id IN ").text_list(chunk);
+        conn.exec(&sql).await?;
+    }
+    Ok(())
+}
+
+/// Adds members after checking every id is a user or group of this tenant (product rule 12):
+/// an unknown id fails the whole request and names the id.
+async fn add_members<B: Backend>(conn: &mut C<B>, t: &TenantId, group: &str, ids: &[String]) -> StoreResult<()> {
+    let mut unique: Vec<String> = Vec::with_capacity(ids.len());
+    let mut seen = std::collections::HashSet::with_capacity(ids.len());
+    for id in ids {
+        if seen.insert(id.as_str()) {
+            unique.push(id.clone());
+        }
+    }
+    if seen.contains(group) {
+        return Err(StoreError::Scim(ScimError::invalid_value(format!("group {group} cannot be a member of itself"))));
+    }
+    for chunk in unique.chunks(CHUNK) {
+        let mut sql = S::<B>::new("SELECT id, CAST(0 AS BIGINT) FROM users WHERE tenant_id = ");
+        sql.text(t.0.clone()).push(" AND id IN ").text_list(chunk);
+        sql.push(" UNION ALL SELECT id, CAST(1 AS BIGINT) FROM groups WHERE tenant_id = ")
+            .text(t.0.clone())
+            .push(" AND id IN ")
+            .text_list(chunk);
+        let mut found: HashMap<String, i64> = HashMap::with_capacity(chunk.len());
+        for mut row in conn.rows(&sql, &[Ty::Text, Ty::Int]).await? {
+            let kind = row.int(1)?;
+            found.insert(row.text(0)?, kind);
+        }
+        if let Some(missing) = chunk.iter().find(|id| !found.contains_key(*id)) {
+            return Err(StoreError::Scim(ScimError::invalid_value(format!(
+                "member \"{missing}\" is not a user or group of this tenant; nothing was changed"
+            ))));
+        }
+        let mut insert = S::<B>::new("INSERT INTO group_members (tenant_id, group_id, member_id, member_kind) VALUES ");
+        for (i, id) in chunk.iter().enumerate() {
+            if i > 0 {
+                insert.push(", ");
+            }
+            insert.push("(").text(t.0.clone()).push(", ").text(group).push(", ").text(id.clone()).push(", ");
+            insert.int(found.get(id).copied().unwrap_or(0));
+            insert.push(")");
+        }
+        insert.push(" ON CONFLICT DO NOTHING");
+        conn.exec(&insert).await?;
+    }
+    Ok(())
+}
+
+#[async_trait]
+impl<B: Backend> Store for SqlStore<B> {
+    async fn ready(&self) -> bool {
+        let Ok(mut conn) = self.backend.read().await else { return false };
+        let sql = S::<B>::new("SELECT COUNT(*) FROM schema_migrations");
+        let n = conn.rows(&sql, &[Ty::Int]).await.ok().and_then(|r| r.first().and_then(|r| r.int(0).ok()));
+        n.is_some_and(|n| n as usize >= <B::D as crate::sql::Dialect>::MIGRATIONS.len())
+    }
+
+    async fn create_tenant(&self, name: &str, mode: Mode) -> StoreResult<Tenant> {
+        let t = Tenant { id: TenantId(uuid::Uuid::new_v4().to_string()), name: name.to_string(), mode, created: now() };
+        let mut conn = self.backend.write().await?;
+        let mut sql = S::<B>::new("INSERT INTO tenants (id, name, name_norm, mode, created) VALUES (");
+        sql.text(t.id.0.clone()).push(", ").text(name).push(", ").text(fold(name)).push(", ");
+        sql.text(mode.as_str()).push(", ").text(t.created.clone()).push(")");
+        conn.exec(&sql).await.map_err(conflict_on("name"))?;
+        conn.commit().await?;
+        Ok(t)
+    }
+
+    async fn tenant_by_name(&self, name: &str) -> StoreResult<Option<Tenant>> {
+        let mut conn = self.backend.read().await?;
+        let mut sql = S::<B>::new("SELECT id, name, mode, created FROM tenants WHERE name_norm = ");
+        sql.text(fold(name));
+        let row = conn.rows(&sql, &TENANT_TYPES).await?.into_iter().next();
+        row.map(|r| tenant_row(r, 0)).transpose()
+    }
+
+    async fn list_tenants(&self) -> StoreResult<Vec<Tenant>> {
+        let mut conn = self.backend.read().await?;
+        let sql = S::<B>::new("SELECT id, name, mode, created FROM tenants ORDER BY name_norm");
+        conn.rows(&sql, &TENANT_TYPES).await?.into_iter().map(|r| tenant_row(r, 0)).collect()
+    }
+
+    async fn create_token(&self, tenant: &TenantId, token: &NewToken) -> StoreResult<TokenInfo> {
+        let created = now();
+        let mut conn = self.backend.write().await?;
+        let mut sql = S::<B>::new("INSERT INTO api_tokens (id, tenant_id, token_hash, prefix, created) VALUES (");
+        sql.text(token.id.clone()).push(", ").text(tenant.0.clone()).push(", ");
+        sql.bind(Bind::Bytes(token.hash.to_vec())).push(", ").text(token.prefix.clone()).push(", ").text(created.clone()).push(")");
+        conn.exec(&sql).await?;
+        conn.commit().await?;
+        Ok(TokenInfo {
+            id: token.id.clone(),
+            tenant_id: tenant.clone(),
+            prefix: token.prefix.clone(),
+            created,
+            last_used: None,
+            revoked: false,
+        })
+    }
+
+    async fn list_tokens(&self, tenant: &TenantId) -> StoreResult<Vec<TokenInfo>> {
+        let mut conn = self.backend.read().await?;
+        let mut sql = S::<B>::new(&format!("SELECT {TOKEN_COLUMNS} FROM api_tokens k WHERE k.tenant_id = "));
+        sql.text(tenant.0.clone()).push(" ORDER BY k.created");
+        conn.rows(&sql, &TOKEN_TYPES).await?.iter_mut().map(token_row).collect()
+    }
+
+    async fn revoke_token(&self, id_or_prefix: &str) -> StoreResult<bool> {
+        let mut conn = self.backend.write().await?;
+        let mut sql = S::<B>::new("UPDATE api_tokens SET revoked_at = ");
+        sql.text(now()).push(" WHERE revoked_at IS NULL AND (id = ").text(id_or_prefix);
+        sql.push(" OR prefix = ").text(id_or_prefix).push(")");
+        let n = conn.exec(&sql).await?;
+        conn.commit().await?;
+        Ok(n > 0)
+    }
+
+    async fn token_by_hash(&self, hash: &[u8; 32]) -> StoreResult<Option<(TokenInfo, Tenant)>> {
+        let mut conn = self.backend.read().await?;
+        let mut sql = S::<B>::new(&format!(
+            "SELECT {TOKEN_COLUMNS}, t.id, t.name, t.mode, t.created, k.token_hash FROM api_tokens k \
+             JOIN tenants t ON t.id = k.tenant_id WHERE k.revoked_at IS NULL AND k.token_hash = "
+        ));
+        sql.bind(Bind::Bytes(hash.to_vec()));
+        let mut types = TOKEN_TYPES.to_vec();
+        types.extend(TENANT_TYPES);
+        types.push(Ty::Bytes);
+        let Some(mut row) = conn.rows(&sql, &types).await?.into_iter().next() else { return Ok(None) };
+        let stored: [u8; 32] = row.bytes(10)?.try_into().map_err(|_| internal("bad token hash"))?;
+        if !muster_domain::tokens::same_hash(&stored, hash) {
+            return Ok(None);
+        }
+        let info = token_row(&mut row)?;
+        Ok(Some((info, tenant_row(row, 6)?)))
+    }
+
+    async fn touch_token(&self, id: &str, when: &str) -> StoreResult<()> {
+        let mut conn = self.backend.write().await?;
+        let mut sql = S::<B>::new("UPDATE api_tokens SET last_used = ");
+        sql.text(when).push(" WHERE id = ").text(id);
+        conn.exec(&sql).await?;
+        conn.commit().await?;
+        Ok(())
+    }
+
+    async fn create(&self, t: &TenantId, kind: ResourceKind, new: NewResource) -> StoreResult<Stored> {
+        let id = uuid::Uuid::new_v4().to_string();
+        let created = now();
+        let p = promote(kind, &new.data)?;
+        let mut sql = match kind {
+            ResourceKind::User => {
+                let mut s = S::<B>::new(
+                    "INSERT INTO users (tenant_id, id, user_name, name_norm, external_id, active, display, data, search, created, last_modified, version) VALUES (",
+                );
+                s.text(t.0.clone()).push(", ").text(id.clone()).push(", ").text(p.name).push(", ").text(p.name_norm);
+                s.push(", ").bind(Bind::OptText(p.external_id)).push(", ").bind(Bind::OptInt(p.active.map(i64::from)));
+                s.push(", ").text(p.display);
+                s
+            }
+            ResourceKind::Group => {
+                let mut s = S::<B>::new(
+                    "INSERT INTO groups (tenant_id, id, display_name, name_norm, external_id, data, search, created, last_modified, version) VALUES (",
+                );
+                s.text(t.0.clone()).push(", ").text(id.clone()).push(", ").text(p.name).push(", ").text(p.name_norm);
+                s.push(", ").bind(Bind::OptText(p.external_id));
+                s
+            }
+        };
+        sql.push(", ").text(p.data).push(", ").json(p.search).push(", ").text(created.clone()).push(", ");
+        sql.text(created.clone()).push(", 1)");
+        let mut conn = self.backend.write().await?;
+        conn.exec(&sql).await.map_err(conflict_on(name_field(kind)))?;
+        if kind == ResourceKind::Group && !new.members.is_empty() {
+            add_members::<B>(&mut conn, t, &id, &new.members).await?;
+        }
+        conn.commit().await?;
+        Ok(Stored { id, data: new.data, last_modified: created.clone(), created, version: 1, members: None, groups: None })
+    }
+
+    async fn get(&self, t: &TenantId, kind: ResourceKind, id: &str, load: Load) -> StoreResult<Stored> {
+        let mut conn = self.backend.read().await?;
+        let (_, mut s) = Self::find(&mut conn, t, kind, id, false).await?.ok_or(StoreError::NotFound)?;
+        load_extras::<B>(&mut conn, t, kind, std::slice::from_mut(&mut s), load).await?;
+        Ok(s)
+    }
+
+    async fn update(
+        &self,
+        t: &TenantId,
+        kind: ResourceKind,
+        id: &str,
+        if_match: Option<i64>,
+        load: Load,
+        mutate: Mutation<'_>,
+    ) -> StoreResult<Stored> {
+        let tbl = table(kind).name;
+        let mut conn = self.backend.write().await?;
+        let (seq, mut current) = Self::find(&mut conn, t, kind, id, true).await?.ok_or(StoreError::NotFound)?;
+        if if_match.is_some_and(|v| v != current.version) {
+            return Err(StoreError::VersionMismatch);
+        }
+        let update = mutate(&current)?;
+        let data_changed = update.data != current.data;
+        for change in &update.members {
+            apply_member_change::<B>(&mut conn, t, id, change).await?;
+        }
+        if data_changed || !update.members.is_empty() {
+            let modified = now();
+            let version = current.version + 1;
+            let mut sql = S::<B>::new(&format!("UPDATE {tbl} SET "));
+            if data_changed {
+                let p = promote(kind, &update.data)?;
+                let name_col = match kind {
+                    ResourceKind::User => "user_name",
+                    ResourceKind::Group => "display_name",
+                };
+                sql.push(&format!("{name_col} = ")).text(p.name).push(", name_norm = ").text(p.name_norm);
+                sql.push(", external_id = ").bind(Bind::OptText(p.external_id));
+                if kind == ResourceKind::User {
+                    sql.push(", active = ").bind(Bind::OptInt(p.active.map(i64::from)));
+                    sql.push(", display = ").text(p.display);
+                }
+                sql.push(", data = ").text(p.data).push(", search = ").json(p.search).push(", ");
+            }
+            // A member change alone bumps the group's version: its document is untouched.
+            sql.push("last_modified = ").text(modified.clone()).push(", version = ").int(version);
+            sql.push(" WHERE seq = ").int(seq);
+            conn.exec(&sql).await.map_err(conflict_on(name_field(kind)))?;
+            current.data = update.data;
+            current.version = version;
+            current.last_modified = modified;
+        }
+        conn.commit().await?;
+        if load != Load::default() {
+            let mut conn = self.backend.read().await?;
+            load_extras::<B>(&mut conn, t, kind, std::slice::from_mut(&mut current), load).await?;
+        }
+        Ok(current)
+    }
+
+    async fn delete(&self, t: &TenantId, kind: ResourceKind, id: &str, if_match: Option<i64>) -> StoreResult<()> {
+        let tbl = table(kind).name;
+        let mut conn = self.backend.write().await?;
+        let (seq, current) = Self::find(&mut conn, t, kind, id, true).await?.ok_or(StoreError::NotFound)?;
+        if if_match.is_some_and(|v| v != current.version) {
+            return Err(StoreError::VersionMismatch);
+        }
+        let mut sql = S::<B>::new(&format!("DELETE FROM {tbl} WHERE seq = "));
+        sql.int(seq);
+        conn.exec(&sql).await?;
+        let mut sql = S::<B>::new("DELETE FROM group_members WHERE tenant_id = ");
+        sql.text(t.0.clone()).push(" AND member_id = ").text(id);
+        conn.exec(&sql).await?;
+        if kind == ResourceKind::Group {
+            remove_all::<B>(&mut conn, t, id).await?;
+        }
+        conn.commit().await?;
+        Ok(())
+    }
+
+    async fn list(&self, t: &TenantId, kind: ResourceKind, q: &ListQuery) -> StoreResult<ListPage> {
+        self.list_resources(t, kind, q).await
+    }
+}
