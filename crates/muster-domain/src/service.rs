@@ -369,7 +369,7 @@ impl Scim {
         };
         let count = int("count", &p.count)?
             .map(|c| c.clamp(0, self.limits.max_page_size as i64) as u64)
-            .unwrap_or(self.limits.default_page_size);
+            .unwrap_or(self.limits.default_page_size.min(self.limits.max_page_size));
         if let Some(cursor) = &p.cursor {
             if p.start_index.is_some() {
                 return Err(ScimError::invalid_value(

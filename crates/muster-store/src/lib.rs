@@ -3,10 +3,12 @@
 
 pub mod exec;
 pub mod migrate;
+pub mod postgres;
 mod row;
 pub mod sql;
 pub mod sqlite;
 pub mod store;
 
+pub use postgres::PgStore;
 pub use sqlite::SqliteStore;
 pub use store::SqlStore;

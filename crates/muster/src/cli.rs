@@ -100,6 +100,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                     .parent()
                     .map(|d| format!(" --data {}", d.display()))
                     .unwrap_or_default(),
+                Location::Postgres(_) => " --database-url …".to_string(),
             };
             println!(
                 "muster {} listening on http://{addr} ({})",

@@ -3,7 +3,7 @@
 
 use anyhow::{Context, bail};
 use muster_domain::store::Store;
-use muster_store::SqliteStore;
+use muster_store::{PgStore, SqliteStore};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -13,6 +13,7 @@ pub const DB_FILE: &str = "muster.db";
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Location {
     Sqlite(PathBuf),
+    Postgres(String),
 }
 
 impl Location {
@@ -26,11 +27,9 @@ impl Location {
                 return Ok(Location::Sqlite(PathBuf::from(path)));
             }
             if url.starts_with("postgres://") || url.starts_with("postgresql://") {
-                bail!(
-                    "the PostgreSQL store is not available in this build yet; use --data DIR (SQLite)"
-                );
+                return Ok(Location::Postgres(url.to_string()));
             }
-            bail!("unsupported --database-url '{url}': expected sqlite://PATH");
+            bail!("unsupported --database-url: expected postgres://… or sqlite://PATH");
         }
         let dir = data
             .map(Path::to_path_buf)
@@ -41,6 +40,7 @@ impl Location {
     pub fn describe(&self) -> String {
         match self {
             Location::Sqlite(p) => format!("SQLite {}", p.display()),
+            Location::Postgres(url) => format!("PostgreSQL {}", redact(url)),
         }
     }
 
@@ -56,6 +56,25 @@ impl Location {
                     .with_context(|| format!("opening {}", path.display()))?;
                 Ok(Arc::new(store))
             }
+            Location::Postgres(url) => {
+                let store = PgStore::connect(url, PG_POOL_SIZE).await.with_context(|| format!("connecting to {}", redact(url)))?;
+                Ok(Arc::new(store))
+            }
         }
+    }
+}
+
+/// Connections per node to PostgreSQL.
+pub const PG_POOL_SIZE: u32 = 16;
+
+/// A database URL without its password, for messages and logs.
+pub fn redact(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(s), Some(at)) if at > s => {
+            let creds = &url[s + 3..at];
+            let user = creds.split(':').next().unwrap_or("");
+            format!("{}{user}{}{}", &url[..s + 3], if creds.contains(':') { ":***" } else { "" }, &url[at..])
+        }
+        _ => url.to_string(),
     }
 }

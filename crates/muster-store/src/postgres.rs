@@ -1,0 +1,180 @@
+//! PostgreSQL (and PostgreSQL-compatible distributed SQL): for several stateless muster nodes
+//! on one database. Writes lock the row they change (`SELECT … FOR UPDATE`), so concurrent
+//! PATCHes from different nodes serialise per resource; migrations serialise on a lock row.
+
+use crate::exec::{Backend, Conn, ExecResult, exec_error};
+use crate::migrate::Migration;
+use crate::sql::{Dialect, Sql};
+use crate::store::{SqlStore, now};
+use async_trait::async_trait;
+use muster_domain::store::{StoreError, StoreResult};
+use muster_scim::schema::AttrType;
+use sqlx::pool::PoolConnection;
+use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
+use sqlx::{AssertSqlSafe, Postgres, Transaction};
+use std::str::FromStr;
+use std::time::Duration;
+
+pub struct PgDialect;
+
+impl Dialect for PgDialect {
+    fn placeholder(n: usize) -> String {
+        format!("${n}")
+    }
+    fn json_scalar(sql: &mut Sql<Self>, col: &str, path: &[String], ty: AttrType) {
+        sql.push(&format!("(({col} #>> "));
+        sql.text(pg_path(path));
+        match ty {
+            AttrType::Boolean => sql.push("::text[])::boolean::int)"),
+            AttrType::Integer | AttrType::Decimal => sql.push("::text[])::numeric)"),
+            _ => sql.push("::text[]) COLLATE \"C\")"),
+        };
+    }
+    fn json_elements(sql: &mut Sql<Self>, col: &str, path: &[String], alias: &str) {
+        sql.push(&format!("jsonb_array_elements(COALESCE({col} #> "));
+        sql.text(pg_path(path));
+        sql.push(&format!("::text[], '[]'::jsonb)) AS {alias}(value)"));
+    }
+    const FALSE: &'static str = "false";
+    const CONTAINS_OPEN: &'static str = "strpos(";
+    const SUFFIX_OPEN: &'static str = "right(";
+    fn suffix_close(n: usize) -> String {
+        format!(", {n})")
+    }
+    const FOR_UPDATE: &'static str = " FOR UPDATE";
+    const JSON_CAST: &'static str = "::jsonb";
+    const MIGRATIONS: &'static [Migration] =
+        &[Migration { version: 1, name: "init", sql: include_str!("../migrations/postgres/0001_init.sql") }];
+}
+
+/// `["name", "givenName"]` → `{"name","givenName"}` (a text[] literal).
+fn pg_path(segments: &[String]) -> String {
+    let quoted: Vec<String> = segments.iter().map(|s| format!("\"{}\"", s.replace(['"', '\\'], ""))).collect();
+    format!("{{{}}}", quoted.join(","))
+}
+
+fn internal(e: impl std::fmt::Display) -> StoreError {
+    StoreError::Internal(e.to_string())
+}
+
+pub struct PgBackend {
+    pool: PgPool,
+}
+
+/// The store on PostgreSQL.
+pub type PgStore = SqlStore<PgBackend>;
+
+impl SqlStore<PgBackend> {
+    /// Connects (`postgres://…`; a `search_path` may be given as `options`) and migrates.
+    pub async fn connect(url: &str, max_connections: u32) -> StoreResult<PgStore> {
+        let opts = PgConnectOptions::from_str(url).map_err(internal)?;
+        Self::connect_with(opts, max_connections).await
+    }
+
+    /// Connects with `search_path` set to `schema`, creating the schema first: one database can
+    /// hold several isolated installations (each test of the suite uses its own).
+    pub async fn connect_schema(url: &str, schema: &str, max_connections: u32) -> StoreResult<PgStore> {
+        check_schema_name(schema)?;
+        let opts = PgConnectOptions::from_str(url).map_err(internal)?;
+        let admin = PgPoolOptions::new().max_connections(1).connect_with(opts.clone()).await.map_err(internal)?;
+        sqlx::raw_sql(AssertSqlSafe(format!("CREATE SCHEMA IF NOT EXISTS \"{schema}\"")))
+            .execute(&admin)
+            .await
+            .map_err(internal)?;
+        admin.close().await;
+        Self::connect_with(opts.options([("search_path", schema)]), max_connections).await
+    }
+
+    pub async fn connect_with(opts: PgConnectOptions, max_connections: u32) -> StoreResult<PgStore> {
+        let pool = PgPoolOptions::new()
+            .max_connections(max_connections)
+            .acquire_timeout(Duration::from_secs(30))
+            .connect_with(opts)
+            .await
+            .map_err(internal)?;
+        SqlStore::init(PgBackend { pool }).await
+    }
+}
+
+fn check_schema_name(schema: &str) -> StoreResult<()> {
+    if schema.is_empty() || !schema.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
+        return Err(internal(format!("invalid schema name '{schema}'")));
+    }
+    Ok(())
+}
+
+/// Drops a schema made by [`SqlStore::connect_schema`], with everything in it.
+pub async fn drop_schema(url: &str, schema: &str) -> StoreResult<()> {
+    check_schema_name(schema)?;
+    let opts = PgConnectOptions::from_str(url).map_err(internal)?;
+    let admin = PgPoolOptions::new().max_connections(1).connect_with(opts).await.map_err(internal)?;
+    sqlx::raw_sql(AssertSqlSafe(format!("DROP SCHEMA IF EXISTS \"{schema}\" CASCADE")))
+        .execute(&admin)
+        .await
+        .map_err(internal)?;
+    admin.close().await;
+    Ok(())
+}
+
+struct Tx(Transaction<'static, Postgres>);
+impl Tx {
+    async fn finish(self) -> ExecResult<()> {
+        self.0.commit().await.map_err(exec_error)
+    }
+}
+crate::impl_conn!(Tx, PgDialect);
+
+struct Read(PoolConnection<Postgres>);
+impl Read {
+    async fn finish(self) -> ExecResult<()> {
+        Ok(())
+    }
+}
+crate::impl_conn!(Read, PgDialect);
+
+#[async_trait]
+impl Backend for PgBackend {
+    type D = PgDialect;
+
+    async fn read(&self) -> StoreResult<Box<dyn Conn<PgDialect>>> {
+        Ok(Box::new(Read(self.pool.acquire().await.map_err(internal)?)))
+    }
+
+    async fn write(&self) -> StoreResult<Box<dyn Conn<PgDialect>>> {
+        Ok(Box::new(Tx(self.pool.begin().await.map_err(internal)?)))
+    }
+
+    async fn migrate(&self, migrations: &[Migration]) -> StoreResult<()> {
+        // Nodes starting together race on CREATE TABLE IF NOT EXISTS; the loser retries.
+        let setup = "CREATE TABLE IF NOT EXISTS schema_migrations (version BIGINT PRIMARY KEY, name TEXT NOT NULL, applied TEXT NOT NULL); \
+                     CREATE TABLE IF NOT EXISTS schema_lock (id BIGINT PRIMARY KEY); \
+                     INSERT INTO schema_lock (id) VALUES (1) ON CONFLICT DO NOTHING";
+        let mut attempt = 0;
+        loop {
+            match sqlx::raw_sql(setup).execute(&self.pool).await {
+                Ok(_) => break,
+                Err(_) if attempt < 5 => {
+                    attempt += 1;
+                    tokio::time::sleep(Duration::from_millis(50 * attempt)).await;
+                }
+                Err(e) => return Err(internal(e)),
+            }
+        }
+        let mut tx = self.pool.begin().await.map_err(internal)?;
+        // The lock row serialises migrating nodes (portable to distributed SQL, unlike advisory locks).
+        sqlx::query("SELECT id FROM schema_lock WHERE id = 1 FOR UPDATE").execute(&mut *tx).await.map_err(internal)?;
+        let done: Vec<i64> =
+            sqlx::query_scalar("SELECT version FROM schema_migrations").fetch_all(&mut *tx).await.map_err(internal)?;
+        for m in migrations.iter().filter(|m| !done.contains(&m.version)) {
+            sqlx::raw_sql(AssertSqlSafe(m.sql)).execute(&mut *tx).await.map_err(internal)?;
+            sqlx::query("INSERT INTO schema_migrations (version, name, applied) VALUES ($1, $2, $3)")
+                .bind(m.version)
+                .bind(m.name)
+                .bind(now())
+                .execute(&mut *tx)
+                .await
+                .map_err(internal)?;
+        }
+        tx.commit().await.map_err(internal)
+    }
+}
