@@ -14,6 +14,12 @@ pub struct PgSchema {
     name: String,
 }
 
+impl PgSchema {
+    pub fn new(url: String, name: String) -> Self {
+        PgSchema { url, name }
+    }
+}
+
 impl Drop for PgSchema {
     fn drop(&mut self) {
         let (url, name) = (self.url.clone(), self.name.clone());
