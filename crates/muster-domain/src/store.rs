@@ -67,6 +67,9 @@ pub trait Store: Send + Sync + 'static {
     /// Whether the store answers and its schema is current (readiness).
     async fn ready(&self) -> bool;
 
+    /// Connection pools: (name, open connections, idle connections), for metrics.
+    fn pool_stats(&self) -> Vec<(&'static str, u32, u32)>;
+
     async fn create_tenant(&self, name: &str, mode: Mode) -> StoreResult<Tenant>;
     async fn tenant_by_name(&self, name: &str) -> StoreResult<Option<Tenant>>;
     async fn list_tenants(&self) -> StoreResult<Vec<Tenant>>;

@@ -104,6 +104,8 @@ pub trait Backend: Send + Sync + 'static {
     async fn read(&self) -> StoreResult<Box<dyn Conn<Self::D>>>;
     /// A transaction that holds the engine's write lock (SQLite) or takes row locks (`FOR UPDATE`).
     async fn write(&self) -> StoreResult<Box<dyn Conn<Self::D>>>;
+    /// (name, open connections, idle connections) per pool.
+    fn pool_stats(&self) -> Vec<(&'static str, u32, u32)>;
     /// Runs a multi-statement migration script in a transaction.
     async fn migrate(&self, migrations: &[crate::migrate::Migration]) -> StoreResult<()>;
 }
@@ -126,7 +128,9 @@ macro_rules! decode_row {
                 $crate::exec::Ty::OptText => row
                     .try_get::<Option<String>, _>(i)
                     .map(|v| v.map_or($crate::exec::Cell::Null, $crate::exec::Cell::Text)),
-                $crate::exec::Ty::Bytes => row.try_get::<Vec<u8>, _>(i).map($crate::exec::Cell::Bytes),
+                $crate::exec::Ty::Bytes => {
+                    row.try_get::<Vec<u8>, _>(i).map($crate::exec::Cell::Bytes)
+                }
             };
             cells.push(cell.map_err(|e| $crate::exec::ExecError::Other(e.to_string()))?);
         }
@@ -169,8 +173,14 @@ macro_rules! impl_conn {
     ($ty:ty, $dialect:ty) => {
         #[async_trait::async_trait]
         impl $crate::exec::Conn<$dialect> for $ty {
-            async fn exec(&mut self, sql: &$crate::sql::Sql<$dialect>) -> $crate::exec::ExecResult<u64> {
-                let r = $crate::bind_all!(sql).execute(&mut *self.0).await.map_err($crate::exec::exec_error)?;
+            async fn exec(
+                &mut self,
+                sql: &$crate::sql::Sql<$dialect>,
+            ) -> $crate::exec::ExecResult<u64> {
+                let r = $crate::bind_all!(sql)
+                    .execute(&mut *self.0)
+                    .await
+                    .map_err($crate::exec::exec_error)?;
                 Ok(r.rows_affected())
             }
             async fn rows(
@@ -178,7 +188,10 @@ macro_rules! impl_conn {
                 sql: &$crate::sql::Sql<$dialect>,
                 cols: &[$crate::exec::Ty],
             ) -> $crate::exec::ExecResult<Vec<$crate::exec::Row>> {
-                let rows = $crate::bind_all!(sql).fetch_all(&mut *self.0).await.map_err($crate::exec::exec_error)?;
+                let rows = $crate::bind_all!(sql)
+                    .fetch_all(&mut *self.0)
+                    .await
+                    .map_err($crate::exec::exec_error)?;
                 let mut out = Vec::with_capacity(rows.len());
                 for row in &rows {
                     out.push($crate::decode_row!(row, cols));

@@ -43,13 +43,19 @@ impl Dialect for PgDialect {
     }
     const FOR_UPDATE: &'static str = " FOR UPDATE";
     const JSON_CAST: &'static str = "::jsonb";
-    const MIGRATIONS: &'static [Migration] =
-        &[Migration { version: 1, name: "init", sql: include_str!("../migrations/postgres/0001_init.sql") }];
+    const MIGRATIONS: &'static [Migration] = &[Migration {
+        version: 1,
+        name: "init",
+        sql: include_str!("../migrations/postgres/0001_init.sql"),
+    }];
 }
 
 /// `["name", "givenName"]` → `{"name","givenName"}` (a text[] literal).
 fn pg_path(segments: &[String]) -> String {
-    let quoted: Vec<String> = segments.iter().map(|s| format!("\"{}\"", s.replace(['"', '\\'], ""))).collect();
+    let quoted: Vec<String> = segments
+        .iter()
+        .map(|s| format!("\"{}\"", s.replace(['"', '\\'], "")))
+        .collect();
     format!("{{{}}}", quoted.join(","))
 }
 
@@ -73,19 +79,32 @@ impl SqlStore<PgBackend> {
 
     /// Connects with `search_path` set to `schema`, creating the schema first: one database can
     /// hold several isolated installations (each test of the suite uses its own).
-    pub async fn connect_schema(url: &str, schema: &str, max_connections: u32) -> StoreResult<PgStore> {
+    pub async fn connect_schema(
+        url: &str,
+        schema: &str,
+        max_connections: u32,
+    ) -> StoreResult<PgStore> {
         check_schema_name(schema)?;
         let opts = PgConnectOptions::from_str(url).map_err(internal)?;
-        let admin = PgPoolOptions::new().max_connections(1).connect_with(opts.clone()).await.map_err(internal)?;
-        sqlx::raw_sql(AssertSqlSafe(format!("CREATE SCHEMA IF NOT EXISTS \"{schema}\"")))
-            .execute(&admin)
+        let admin = PgPoolOptions::new()
+            .max_connections(1)
+            .connect_with(opts.clone())
             .await
             .map_err(internal)?;
+        sqlx::raw_sql(AssertSqlSafe(format!(
+            "CREATE SCHEMA IF NOT EXISTS \"{schema}\""
+        )))
+        .execute(&admin)
+        .await
+        .map_err(internal)?;
         admin.close().await;
         Self::connect_with(opts.options([("search_path", schema)]), max_connections).await
     }
 
-    pub async fn connect_with(opts: PgConnectOptions, max_connections: u32) -> StoreResult<PgStore> {
+    pub async fn connect_with(
+        opts: PgConnectOptions,
+        max_connections: u32,
+    ) -> StoreResult<PgStore> {
         let pool = PgPoolOptions::new()
             .max_connections(max_connections)
             .acquire_timeout(Duration::from_secs(30))
@@ -97,7 +116,11 @@ impl SqlStore<PgBackend> {
 }
 
 fn check_schema_name(schema: &str) -> StoreResult<()> {
-    if schema.is_empty() || !schema.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
+    if schema.is_empty()
+        || !schema
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '_')
+    {
         return Err(internal(format!("invalid schema name '{schema}'")));
     }
     Ok(())
@@ -107,11 +130,17 @@ fn check_schema_name(schema: &str) -> StoreResult<()> {
 pub async fn drop_schema(url: &str, schema: &str) -> StoreResult<()> {
     check_schema_name(schema)?;
     let opts = PgConnectOptions::from_str(url).map_err(internal)?;
-    let admin = PgPoolOptions::new().max_connections(1).connect_with(opts).await.map_err(internal)?;
-    sqlx::raw_sql(AssertSqlSafe(format!("DROP SCHEMA IF EXISTS \"{schema}\" CASCADE")))
-        .execute(&admin)
+    let admin = PgPoolOptions::new()
+        .max_connections(1)
+        .connect_with(opts)
         .await
         .map_err(internal)?;
+    sqlx::raw_sql(AssertSqlSafe(format!(
+        "DROP SCHEMA IF EXISTS \"{schema}\" CASCADE"
+    )))
+    .execute(&admin)
+    .await
+    .map_err(internal)?;
     admin.close().await;
     Ok(())
 }
@@ -144,6 +173,10 @@ impl Backend for PgBackend {
         Ok(Box::new(Tx(self.pool.begin().await.map_err(internal)?)))
     }
 
+    fn pool_stats(&self) -> Vec<(&'static str, u32, u32)> {
+        vec![("postgres", self.pool.size(), self.pool.num_idle() as u32)]
+    }
+
     async fn migrate(&self, migrations: &[Migration]) -> StoreResult<()> {
         // Nodes starting together race on CREATE TABLE IF NOT EXISTS; the loser retries.
         let setup = "CREATE TABLE IF NOT EXISTS schema_migrations (version BIGINT PRIMARY KEY, name TEXT NOT NULL, applied TEXT NOT NULL); \
@@ -162,18 +195,28 @@ impl Backend for PgBackend {
         }
         let mut tx = self.pool.begin().await.map_err(internal)?;
         // The lock row serialises migrating nodes (portable to distributed SQL, unlike advisory locks).
-        sqlx::query("SELECT id FROM schema_lock WHERE id = 1 FOR UPDATE").execute(&mut *tx).await.map_err(internal)?;
-        let done: Vec<i64> =
-            sqlx::query_scalar("SELECT version FROM schema_migrations").fetch_all(&mut *tx).await.map_err(internal)?;
+        sqlx::query("SELECT id FROM schema_lock WHERE id = 1 FOR UPDATE")
+            .execute(&mut *tx)
+            .await
+            .map_err(internal)?;
+        let done: Vec<i64> = sqlx::query_scalar("SELECT version FROM schema_migrations")
+            .fetch_all(&mut *tx)
+            .await
+            .map_err(internal)?;
         for m in migrations.iter().filter(|m| !done.contains(&m.version)) {
-            sqlx::raw_sql(AssertSqlSafe(m.sql)).execute(&mut *tx).await.map_err(internal)?;
-            sqlx::query("INSERT INTO schema_migrations (version, name, applied) VALUES ($1, $2, $3)")
-                .bind(m.version)
-                .bind(m.name)
-                .bind(now())
+            sqlx::raw_sql(AssertSqlSafe(m.sql))
                 .execute(&mut *tx)
                 .await
                 .map_err(internal)?;
+            sqlx::query(
+                "INSERT INTO schema_migrations (version, name, applied) VALUES ($1, $2, $3)",
+            )
+            .bind(m.version)
+            .bind(m.name)
+            .bind(now())
+            .execute(&mut *tx)
+            .await
+            .map_err(internal)?;
         }
         tx.commit().await.map_err(internal)
     }

@@ -5,8 +5,12 @@ use crate::exec::{Backend, Conn, ExecError, Row, Ty};
 use crate::row::{name_field, promote};
 use crate::sql::{Bind, Sql, emit_cond, emit_order, table};
 use async_trait::async_trait;
-use muster_domain::model::{GroupRef, Load, MemberRef, Mode, NewResource, NewToken, Stored, Tenant, TenantId, TokenInfo};
-use muster_domain::store::{ListPage, ListQuery, Mutation, PageReq, Store, StoreError, StoreResult};
+use muster_domain::model::{
+    GroupRef, Load, MemberRef, Mode, NewResource, NewToken, Stored, Tenant, TenantId, TokenInfo,
+};
+use muster_domain::store::{
+    ListPage, ListQuery, Mutation, PageReq, Store, StoreError, StoreResult,
+};
 use muster_scim::ScimError;
 use muster_scim::eval::{Scope, matches};
 use muster_scim::patch::MemberChange;
@@ -73,7 +77,14 @@ fn tenant_row(mut r: Row, at: usize) -> StoreResult<Tenant> {
 
 const TENANT_TYPES: [Ty; 4] = [Ty::Text, Ty::Text, Ty::Text, Ty::Text];
 const TOKEN_COLUMNS: &str = "k.id, k.tenant_id, k.prefix, k.created, k.last_used, k.revoked_at";
-const TOKEN_TYPES: [Ty; 6] = [Ty::Text, Ty::Text, Ty::Text, Ty::Text, Ty::OptText, Ty::OptText];
+const TOKEN_TYPES: [Ty; 6] = [
+    Ty::Text,
+    Ty::Text,
+    Ty::Text,
+    Ty::Text,
+    Ty::OptText,
+    Ty::OptText,
+];
 
 fn token_row(r: &mut Row) -> StoreResult<TokenInfo> {
     Ok(TokenInfo {
@@ -93,8 +104,17 @@ impl<B: Backend> SqlStore<B> {
         Ok(SqlStore { backend })
     }
 
-    async fn find(conn: &mut C<B>, t: &TenantId, kind: ResourceKind, id: &str, lock: bool) -> StoreResult<Option<(i64, Stored)>> {
-        let mut sql = S::<B>::new(&format!("SELECT {COLUMNS} FROM {} r WHERE r.tenant_id = ", table(kind).name));
+    async fn find(
+        conn: &mut C<B>,
+        t: &TenantId,
+        kind: ResourceKind,
+        id: &str,
+        lock: bool,
+    ) -> StoreResult<Option<(i64, Stored)>> {
+        let mut sql = S::<B>::new(&format!(
+            "SELECT {COLUMNS} FROM {} r WHERE r.tenant_id = ",
+            table(kind).name
+        ));
         sql.text(t.0.clone()).push(" AND r.id = ").text(id);
         if lock {
             sql.push(<B::D as crate::sql::Dialect>::FOR_UPDATE);
@@ -103,7 +123,12 @@ impl<B: Backend> SqlStore<B> {
         row.map(stored).transpose()
     }
 
-    async fn list_resources(&self, t: &TenantId, kind: ResourceKind, q: &ListQuery) -> StoreResult<ListPage> {
+    async fn list_resources(
+        &self,
+        t: &TenantId,
+        kind: ResourceKind,
+        q: &ListQuery,
+    ) -> StoreResult<ListPage> {
         let tbl = table(kind).name;
         let mut conn = self.backend.read().await?;
         let mut filter = S::<B>::new(" WHERE r.tenant_id = ");
@@ -114,11 +139,13 @@ impl<B: Backend> SqlStore<B> {
         }
         let (limit, offset, after_seq) = match &q.page {
             PageReq::Index { start, count } => (*count, start.saturating_sub(1), None),
-            PageReq::Cursor { cursor, count } => match cursor.as_deref().map(decode_cursor).transpose()? {
-                None => (*count, 0, None),
-                Some(Cursor::Offset(o)) => (*count, o, None),
-                Some(Cursor::After(seq)) => (*count, 0, Some(seq)),
-            },
+            PageReq::Cursor { cursor, count } => {
+                match cursor.as_deref().map(decode_cursor).transpose()? {
+                    None => (*count, 0, None),
+                    Some(Cursor::Offset(o)) => (*count, o, None),
+                    Some(Cursor::After(seq)) => (*count, 0, Some(seq)),
+                }
+            }
         };
         let mut items = Vec::new();
         let mut more = false;
@@ -127,7 +154,11 @@ impl<B: Backend> SqlStore<B> {
             sql.push(&filter.text);
             sql.binds = filter.binds.clone();
             if let Some(seq) = after_seq {
-                sql.push(if q.descending { " AND r.seq < " } else { " AND r.seq > " });
+                sql.push(if q.descending {
+                    " AND r.seq < "
+                } else {
+                    " AND r.seq > "
+                });
                 sql.int(seq);
             }
             emit_order(&mut sql, q.sort.as_ref(), q.descending);
@@ -164,7 +195,11 @@ impl<B: Backend> SqlStore<B> {
         };
         let mut items: Vec<Stored> = items.into_iter().map(|(_, s)| s).collect();
         load_extras::<B>(&mut conn, t, kind, &mut items, q.load).await?;
-        Ok(ListPage { items, total, next_cursor })
+        Ok(ListPage {
+            items,
+            total,
+            next_cursor,
+        })
     }
 }
 
@@ -189,7 +224,13 @@ fn decode_cursor(c: &str) -> StoreResult<Cursor> {
 }
 
 /// Loads members (groups) or direct groups (users) for a page of resources, one query per chunk.
-async fn load_extras<B: Backend>(conn: &mut C<B>, t: &TenantId, kind: ResourceKind, items: &mut [Stored], load: Load) -> StoreResult<()> {
+async fn load_extras<B: Backend>(
+    conn: &mut C<B>,
+    t: &TenantId,
+    kind: ResourceKind,
+    items: &mut [Stored],
+    load: Load,
+) -> StoreResult<()> {
     if items.is_empty() {
         return Ok(());
     }
@@ -208,10 +249,16 @@ async fn load_extras<B: Backend>(conn: &mut C<B>, t: &TenantId, kind: ResourceKi
                     "SELECT m.member_id, g.id, g.display_name FROM group_members m \
                      JOIN groups g ON g.tenant_id = m.tenant_id AND g.id = m.group_id WHERE m.tenant_id = ",
                 );
-                sql.text(t.0.clone()).push(" AND m.member_id IN ").text_list(chunk).push(" ORDER BY g.name_norm");
+                sql.text(t.0.clone())
+                    .push(" AND m.member_id IN ")
+                    .text_list(chunk)
+                    .push(" ORDER BY g.name_norm");
                 for mut row in conn.rows(&sql, &[Ty::Text, Ty::Text, Ty::Text]).await? {
                     let member = row.text(0)?;
-                    by_user.entry(member).or_default().push(GroupRef { id: row.text(1)?, display: row.text(2)? });
+                    by_user.entry(member).or_default().push(GroupRef {
+                        id: row.text(1)?,
+                        display: row.text(2)?,
+                    });
                 }
             }
             for s in items.iter_mut() {
@@ -223,7 +270,11 @@ async fn load_extras<B: Backend>(conn: &mut C<B>, t: &TenantId, kind: ResourceKi
     Ok(())
 }
 
-async fn load_members<B: Backend>(conn: &mut C<B>, t: &TenantId, group_ids: &[String]) -> StoreResult<HashMap<String, Vec<MemberRef>>> {
+async fn load_members<B: Backend>(
+    conn: &mut C<B>,
+    t: &TenantId,
+    group_ids: &[String],
+) -> StoreResult<HashMap<String, Vec<MemberRef>>> {
     let mut out: HashMap<String, Vec<MemberRef>> = HashMap::new();
     for chunk in group_ids.chunks(CHUNK) {
         let mut sql = S::<B>::new(
@@ -232,13 +283,22 @@ async fn load_members<B: Backend>(conn: &mut C<B>, t: &TenantId, group_ids: &[St
              LEFT JOIN groups g ON m.member_kind = 1 AND g.tenant_id = m.tenant_id AND g.id = m.member_id \
              WHERE m.tenant_id = ",
         );
-        sql.text(t.0.clone()).push(" AND m.group_id IN ").text_list(chunk);
-        for mut row in conn.rows(&sql, &[Ty::Text, Ty::Text, Ty::Int, Ty::OptText]).await? {
+        sql.text(t.0.clone())
+            .push(" AND m.group_id IN ")
+            .text_list(chunk);
+        for mut row in conn
+            .rows(&sql, &[Ty::Text, Ty::Text, Ty::Int, Ty::OptText])
+            .await?
+        {
             let group = row.text(0)?;
             let kind = row.int(2)?;
             out.entry(group).or_default().push(MemberRef {
                 id: row.text(1)?,
-                kind: if kind == 1 { ResourceKind::Group } else { ResourceKind::User },
+                kind: if kind == 1 {
+                    ResourceKind::Group
+                } else {
+                    ResourceKind::User
+                },
                 display: row.opt_text(3)?,
             });
         }
@@ -246,9 +306,17 @@ async fn load_members<B: Backend>(conn: &mut C<B>, t: &TenantId, group_ids: &[St
     Ok(out)
 }
 
-async fn apply_member_change<B: Backend>(conn: &mut C<B>, t: &TenantId, group: &str, change: &MemberChange) -> StoreResult<()> {
+async fn apply_member_change<B: Backend>(
+    conn: &mut C<B>,
+    t: &TenantId,
+    group: &str,
+    change: &MemberChange,
+) -> StoreResult<()> {
     let ids_of = |members: &[Value]| -> Vec<String> {
-        members.iter().filter_map(|m| m.get("value").and_then(Value::as_str).map(str::to_string)).collect()
+        members
+            .iter()
+            .filter_map(|m| m.get("value").and_then(Value::as_str).map(str::to_string))
+            .collect()
     };
     match change {
         MemberChange::Add(members) => add_members::<B>(conn, t, group, &ids_of(members)).await,
@@ -259,13 +327,22 @@ async fn apply_member_change<B: Backend>(conn: &mut C<B>, t: &TenantId, group: &
         MemberChange::RemoveAll => remove_all::<B>(conn, t, group).await,
         MemberChange::Remove(ids) => remove_members::<B>(conn, t, group, ids).await,
         MemberChange::RemoveMatching(filter) => {
-            let members = load_members::<B>(conn, t, &[group.to_string()]).await?.remove(group).unwrap_or_default();
-            let members_attr = GROUP.attr("members").ok_or_else(|| internal("no members attribute"))?;
+            let members = load_members::<B>(conn, t, &[group.to_string()])
+                .await?
+                .remove(group)
+                .unwrap_or_default();
+            let members_attr = GROUP
+                .attr("members")
+                .ok_or_else(|| internal("no members attribute"))?;
             let mut doomed = Vec::new();
             for m in members {
                 let mut obj = Map::new();
                 obj.insert("value".into(), Value::String(m.id.clone()));
-                let kind = if m.kind == ResourceKind::Group { "Group" } else { "User" };
+                let kind = if m.kind == ResourceKind::Group {
+                    "Group"
+                } else {
+                    "User"
+                };
                 obj.insert("type".into(), Value::String(kind.into()));
                 if let Some(d) = m.display {
                     obj.insert("display".into(), Value::String(d));
@@ -286,10 +363,19 @@ async fn remove_all<B: Backend>(conn: &mut C<B>, t: &TenantId, group: &str) -> S
     Ok(())
 }
 
-async fn remove_members<B: Backend>(conn: &mut C<B>, t: &TenantId, group: &str, ids: &[String]) -> StoreResult<()> {
+async fn remove_members<B: Backend>(
+    conn: &mut C<B>,
+    t: &TenantId,
+    group: &str,
+    ids: &[String],
+) -> StoreResult<()> {
     for chunk in ids.chunks(CHUNK) {
         let mut sql = S::<B>::new("DELETE FROM group_members WHERE tenant_id = ");
-        sql.text(t.0.clone()).push(" AND group_id = ").text(group).push(" AND member_id IN ").text_list(chunk);
+        sql.text(t.0.clone())
+            .push(" AND group_id = ")
+            .text(group)
+            .push(" AND member_id IN ")
+            .text_list(chunk);
         conn.exec(&sql).await?;
     }
     Ok(())
@@ -297,7 +383,12 @@ async fn remove_members<B: Backend>(conn: &mut C<B>, t: &TenantId, group: &str, 
 
 /// Adds members after checking every id is a user or group of this tenant (product rule 12):
 /// an unknown id fails the whole request and names the id.
-async fn add_members<B: Backend>(conn: &mut C<B>, t: &TenantId, group: &str, ids: &[String]) -> StoreResult<()> {
+async fn add_members<B: Backend>(
+    conn: &mut C<B>,
+    t: &TenantId,
+    group: &str,
+    ids: &[String],
+) -> StoreResult<()> {
     let mut unique: Vec<String> = Vec::with_capacity(ids.len());
     let mut seen = std::collections::HashSet::with_capacity(ids.len());
     for id in ids {
@@ -306,7 +397,9 @@ async fn add_members<B: Backend>(conn: &mut C<B>, t: &TenantId, group: &str, ids
         }
     }
     if seen.contains(group) {
-        return Err(StoreError::Scim(ScimError::invalid_value(format!("group {group} cannot be a member of itself"))));
+        return Err(StoreError::Scim(ScimError::invalid_value(format!(
+            "group {group} cannot be a member of itself"
+        ))));
     }
     for chunk in unique.chunks(CHUNK) {
         let mut sql = S::<B>::new("SELECT id, CAST(0 AS BIGINT) FROM users WHERE tenant_id = ");
@@ -325,12 +418,21 @@ async fn add_members<B: Backend>(conn: &mut C<B>, t: &TenantId, group: &str, ids
                 "member \"{missing}\" is not a user or group of this tenant; nothing was changed"
             ))));
         }
-        let mut insert = S::<B>::new("INSERT INTO group_members (tenant_id, group_id, member_id, member_kind) VALUES ");
+        let mut insert = S::<B>::new(
+            "INSERT INTO group_members (tenant_id, group_id, member_id, member_kind) VALUES ",
+        );
         for (i, id) in chunk.iter().enumerate() {
             if i > 0 {
                 insert.push(", ");
             }
-            insert.push("(").text(t.0.clone()).push(", ").text(group).push(", ").text(id.clone()).push(", ");
+            insert
+                .push("(")
+                .text(t.0.clone())
+                .push(", ")
+                .text(group)
+                .push(", ")
+                .text(id.clone())
+                .push(", ");
             insert.int(found.get(id).copied().unwrap_or(0));
             insert.push(")");
         }
@@ -343,18 +445,42 @@ async fn add_members<B: Backend>(conn: &mut C<B>, t: &TenantId, group: &str, ids
 #[async_trait]
 impl<B: Backend> Store for SqlStore<B> {
     async fn ready(&self) -> bool {
-        let Ok(mut conn) = self.backend.read().await else { return false };
+        let Ok(mut conn) = self.backend.read().await else {
+            return false;
+        };
         let sql = S::<B>::new("SELECT COUNT(*) FROM schema_migrations");
-        let n = conn.rows(&sql, &[Ty::Int]).await.ok().and_then(|r| r.first().and_then(|r| r.int(0).ok()));
+        let n = conn
+            .rows(&sql, &[Ty::Int])
+            .await
+            .ok()
+            .and_then(|r| r.first().and_then(|r| r.int(0).ok()));
         n.is_some_and(|n| n as usize >= <B::D as crate::sql::Dialect>::MIGRATIONS.len())
     }
 
+    fn pool_stats(&self) -> Vec<(&'static str, u32, u32)> {
+        self.backend.pool_stats()
+    }
+
     async fn create_tenant(&self, name: &str, mode: Mode) -> StoreResult<Tenant> {
-        let t = Tenant { id: TenantId(uuid::Uuid::new_v4().to_string()), name: name.to_string(), mode, created: now() };
+        let t = Tenant {
+            id: TenantId(uuid::Uuid::new_v4().to_string()),
+            name: name.to_string(),
+            mode,
+            created: now(),
+        };
         let mut conn = self.backend.write().await?;
-        let mut sql = S::<B>::new("INSERT INTO tenants (id, name, name_norm, mode, created) VALUES (");
-        sql.text(t.id.0.clone()).push(", ").text(name).push(", ").text(fold(name)).push(", ");
-        sql.text(mode.as_str()).push(", ").text(t.created.clone()).push(")");
+        let mut sql =
+            S::<B>::new("INSERT INTO tenants (id, name, name_norm, mode, created) VALUES (");
+        sql.text(t.id.0.clone())
+            .push(", ")
+            .text(name)
+            .push(", ")
+            .text(fold(name))
+            .push(", ");
+        sql.text(mode.as_str())
+            .push(", ")
+            .text(t.created.clone())
+            .push(")");
         conn.exec(&sql).await.map_err(conflict_on("name"))?;
         conn.commit().await?;
         Ok(t)
@@ -371,15 +497,29 @@ impl<B: Backend> Store for SqlStore<B> {
     async fn list_tenants(&self) -> StoreResult<Vec<Tenant>> {
         let mut conn = self.backend.read().await?;
         let sql = S::<B>::new("SELECT id, name, mode, created FROM tenants ORDER BY name_norm");
-        conn.rows(&sql, &TENANT_TYPES).await?.into_iter().map(|r| tenant_row(r, 0)).collect()
+        conn.rows(&sql, &TENANT_TYPES)
+            .await?
+            .into_iter()
+            .map(|r| tenant_row(r, 0))
+            .collect()
     }
 
     async fn create_token(&self, tenant: &TenantId, token: &NewToken) -> StoreResult<TokenInfo> {
         let created = now();
         let mut conn = self.backend.write().await?;
-        let mut sql = S::<B>::new("INSERT INTO api_tokens (id, tenant_id, token_hash, prefix, created) VALUES (");
-        sql.text(token.id.clone()).push(", ").text(tenant.0.clone()).push(", ");
-        sql.bind(Bind::Bytes(token.hash.to_vec())).push(", ").text(token.prefix.clone()).push(", ").text(created.clone()).push(")");
+        let mut sql = S::<B>::new(
+            "INSERT INTO api_tokens (id, tenant_id, token_hash, prefix, created) VALUES (",
+        );
+        sql.text(token.id.clone())
+            .push(", ")
+            .text(tenant.0.clone())
+            .push(", ");
+        sql.bind(Bind::Bytes(token.hash.to_vec()))
+            .push(", ")
+            .text(token.prefix.clone())
+            .push(", ")
+            .text(created.clone())
+            .push(")");
         conn.exec(&sql).await?;
         conn.commit().await?;
         Ok(TokenInfo {
@@ -394,15 +534,23 @@ impl<B: Backend> Store for SqlStore<B> {
 
     async fn list_tokens(&self, tenant: &TenantId) -> StoreResult<Vec<TokenInfo>> {
         let mut conn = self.backend.read().await?;
-        let mut sql = S::<B>::new(&format!("SELECT {TOKEN_COLUMNS} FROM api_tokens k WHERE k.tenant_id = "));
+        let mut sql = S::<B>::new(&format!(
+            "SELECT {TOKEN_COLUMNS} FROM api_tokens k WHERE k.tenant_id = "
+        ));
         sql.text(tenant.0.clone()).push(" ORDER BY k.created");
-        conn.rows(&sql, &TOKEN_TYPES).await?.iter_mut().map(token_row).collect()
+        conn.rows(&sql, &TOKEN_TYPES)
+            .await?
+            .iter_mut()
+            .map(token_row)
+            .collect()
     }
 
     async fn revoke_token(&self, id_or_prefix: &str) -> StoreResult<bool> {
         let mut conn = self.backend.write().await?;
         let mut sql = S::<B>::new("UPDATE api_tokens SET revoked_at = ");
-        sql.text(now()).push(" WHERE revoked_at IS NULL AND (id = ").text(id_or_prefix);
+        sql.text(now())
+            .push(" WHERE revoked_at IS NULL AND (id = ")
+            .text(id_or_prefix);
         sql.push(" OR prefix = ").text(id_or_prefix).push(")");
         let n = conn.exec(&sql).await?;
         conn.commit().await?;
@@ -419,8 +567,13 @@ impl<B: Backend> Store for SqlStore<B> {
         let mut types = TOKEN_TYPES.to_vec();
         types.extend(TENANT_TYPES);
         types.push(Ty::Bytes);
-        let Some(mut row) = conn.rows(&sql, &types).await?.into_iter().next() else { return Ok(None) };
-        let stored: [u8; 32] = row.bytes(10)?.try_into().map_err(|_| internal("bad token hash"))?;
+        let Some(mut row) = conn.rows(&sql, &types).await?.into_iter().next() else {
+            return Ok(None);
+        };
+        let stored: [u8; 32] = row
+            .bytes(10)?
+            .try_into()
+            .map_err(|_| internal("bad token hash"))?;
         if !muster_domain::tokens::same_hash(&stored, hash) {
             return Ok(None);
         }
@@ -437,7 +590,12 @@ impl<B: Backend> Store for SqlStore<B> {
         Ok(())
     }
 
-    async fn create(&self, t: &TenantId, kind: ResourceKind, new: NewResource) -> StoreResult<Stored> {
+    async fn create(
+        &self,
+        t: &TenantId,
+        kind: ResourceKind,
+        new: NewResource,
+    ) -> StoreResult<Stored> {
         let id = uuid::Uuid::new_v4().to_string();
         let created = now();
         let p = promote(kind, &new.data)?;
@@ -446,8 +604,17 @@ impl<B: Backend> Store for SqlStore<B> {
                 let mut s = S::<B>::new(
                     "INSERT INTO users (tenant_id, id, user_name, name_norm, external_id, active, display, data, search, created, last_modified, version) VALUES (",
                 );
-                s.text(t.0.clone()).push(", ").text(id.clone()).push(", ").text(p.name).push(", ").text(p.name_norm);
-                s.push(", ").bind(Bind::OptText(p.external_id)).push(", ").bind(Bind::OptInt(p.active.map(i64::from)));
+                s.text(t.0.clone())
+                    .push(", ")
+                    .text(id.clone())
+                    .push(", ")
+                    .text(p.name)
+                    .push(", ")
+                    .text(p.name_norm);
+                s.push(", ")
+                    .bind(Bind::OptText(p.external_id))
+                    .push(", ")
+                    .bind(Bind::OptInt(p.active.map(i64::from)));
                 s.push(", ").text(p.display);
                 s
             }
@@ -455,25 +622,55 @@ impl<B: Backend> Store for SqlStore<B> {
                 let mut s = S::<B>::new(
                     "INSERT INTO groups (tenant_id, id, display_name, name_norm, external_id, data, search, created, last_modified, version) VALUES (",
                 );
-                s.text(t.0.clone()).push(", ").text(id.clone()).push(", ").text(p.name).push(", ").text(p.name_norm);
+                s.text(t.0.clone())
+                    .push(", ")
+                    .text(id.clone())
+                    .push(", ")
+                    .text(p.name)
+                    .push(", ")
+                    .text(p.name_norm);
                 s.push(", ").bind(Bind::OptText(p.external_id));
                 s
             }
         };
-        sql.push(", ").text(p.data).push(", ").json(p.search).push(", ").text(created.clone()).push(", ");
+        sql.push(", ")
+            .text(p.data)
+            .push(", ")
+            .json(p.search)
+            .push(", ")
+            .text(created.clone())
+            .push(", ");
         sql.text(created.clone()).push(", 1)");
         let mut conn = self.backend.write().await?;
-        conn.exec(&sql).await.map_err(conflict_on(name_field(kind)))?;
+        conn.exec(&sql)
+            .await
+            .map_err(conflict_on(name_field(kind)))?;
         if kind == ResourceKind::Group && !new.members.is_empty() {
             add_members::<B>(&mut conn, t, &id, &new.members).await?;
         }
         conn.commit().await?;
-        Ok(Stored { id, data: new.data, last_modified: created.clone(), created, version: 1, members: None, groups: None })
+        Ok(Stored {
+            id,
+            data: new.data,
+            last_modified: created.clone(),
+            created,
+            version: 1,
+            members: None,
+            groups: None,
+        })
     }
 
-    async fn get(&self, t: &TenantId, kind: ResourceKind, id: &str, load: Load) -> StoreResult<Stored> {
+    async fn get(
+        &self,
+        t: &TenantId,
+        kind: ResourceKind,
+        id: &str,
+        load: Load,
+    ) -> StoreResult<Stored> {
         let mut conn = self.backend.read().await?;
-        let (_, mut s) = Self::find(&mut conn, t, kind, id, false).await?.ok_or(StoreError::NotFound)?;
+        let (_, mut s) = Self::find(&mut conn, t, kind, id, false)
+            .await?
+            .ok_or(StoreError::NotFound)?;
         load_extras::<B>(&mut conn, t, kind, std::slice::from_mut(&mut s), load).await?;
         Ok(s)
     }
@@ -489,7 +686,9 @@ impl<B: Backend> Store for SqlStore<B> {
     ) -> StoreResult<Stored> {
         let tbl = table(kind).name;
         let mut conn = self.backend.write().await?;
-        let (seq, mut current) = Self::find(&mut conn, t, kind, id, true).await?.ok_or(StoreError::NotFound)?;
+        let (seq, mut current) = Self::find(&mut conn, t, kind, id, true)
+            .await?
+            .ok_or(StoreError::NotFound)?;
         if if_match.is_some_and(|v| v != current.version) {
             return Err(StoreError::VersionMismatch);
         }
@@ -508,18 +707,32 @@ impl<B: Backend> Store for SqlStore<B> {
                     ResourceKind::User => "user_name",
                     ResourceKind::Group => "display_name",
                 };
-                sql.push(&format!("{name_col} = ")).text(p.name).push(", name_norm = ").text(p.name_norm);
-                sql.push(", external_id = ").bind(Bind::OptText(p.external_id));
+                sql.push(&format!("{name_col} = "))
+                    .text(p.name)
+                    .push(", name_norm = ")
+                    .text(p.name_norm);
+                sql.push(", external_id = ")
+                    .bind(Bind::OptText(p.external_id));
                 if kind == ResourceKind::User {
-                    sql.push(", active = ").bind(Bind::OptInt(p.active.map(i64::from)));
+                    sql.push(", active = ")
+                        .bind(Bind::OptInt(p.active.map(i64::from)));
                     sql.push(", display = ").text(p.display);
                 }
-                sql.push(", data = ").text(p.data).push(", search = ").json(p.search).push(", ");
+                sql.push(", data = ")
+                    .text(p.data)
+                    .push(", search = ")
+                    .json(p.search)
+                    .push(", ");
             }
             // A member change alone bumps the group's version: its document is untouched.
-            sql.push("last_modified = ").text(modified.clone()).push(", version = ").int(version);
+            sql.push("last_modified = ")
+                .text(modified.clone())
+                .push(", version = ")
+                .int(version);
             sql.push(" WHERE seq = ").int(seq);
-            conn.exec(&sql).await.map_err(conflict_on(name_field(kind)))?;
+            conn.exec(&sql)
+                .await
+                .map_err(conflict_on(name_field(kind)))?;
             current.data = update.data;
             current.version = version;
             current.last_modified = modified;
@@ -532,10 +745,18 @@ impl<B: Backend> Store for SqlStore<B> {
         Ok(current)
     }
 
-    async fn delete(&self, t: &TenantId, kind: ResourceKind, id: &str, if_match: Option<i64>) -> StoreResult<()> {
+    async fn delete(
+        &self,
+        t: &TenantId,
+        kind: ResourceKind,
+        id: &str,
+        if_match: Option<i64>,
+    ) -> StoreResult<()> {
         let tbl = table(kind).name;
         let mut conn = self.backend.write().await?;
-        let (seq, current) = Self::find(&mut conn, t, kind, id, true).await?.ok_or(StoreError::NotFound)?;
+        let (seq, current) = Self::find(&mut conn, t, kind, id, true)
+            .await?
+            .ok_or(StoreError::NotFound)?;
         if if_match.is_some_and(|v| v != current.version) {
             return Err(StoreError::VersionMismatch);
         }

@@ -57,7 +57,9 @@ impl Location {
                 Ok(Arc::new(store))
             }
             Location::Postgres(url) => {
-                let store = PgStore::connect(url, PG_POOL_SIZE).await.with_context(|| format!("connecting to {}", redact(url)))?;
+                let store = PgStore::connect(url, PG_POOL_SIZE)
+                    .await
+                    .with_context(|| format!("connecting to {}", redact(url)))?;
                 Ok(Arc::new(store))
             }
         }
@@ -73,7 +75,12 @@ pub fn redact(url: &str) -> String {
         (Some(s), Some(at)) if at > s => {
             let creds = &url[s + 3..at];
             let user = creds.split(':').next().unwrap_or("");
-            format!("{}{user}{}{}", &url[..s + 3], if creds.contains(':') { ":***" } else { "" }, &url[at..])
+            format!(
+                "{}{user}{}{}",
+                &url[..s + 3],
+                if creds.contains(':') { ":***" } else { "" },
+                &url[at..]
+            )
         }
         _ => url.to_string(),
     }

@@ -11,7 +11,9 @@ use async_trait::async_trait;
 use muster_domain::store::{StoreError, StoreResult};
 use muster_scim::schema::AttrType;
 use sqlx::pool::PoolConnection;
-use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous};
+use sqlx::sqlite::{
+    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
+};
 use sqlx::{AssertSqlSafe, Sqlite, Transaction};
 use std::path::Path;
 use std::time::Duration;
@@ -40,8 +42,11 @@ impl Dialect for SqliteDialect {
     }
     const FOR_UPDATE: &'static str = "";
     const JSON_CAST: &'static str = "";
-    const MIGRATIONS: &'static [Migration] =
-        &[Migration { version: 1, name: "init", sql: include_str!("../../migrations/sqlite/0001_init.sql") }];
+    const MIGRATIONS: &'static [Migration] = &[Migration {
+        version: 1,
+        name: "init",
+        sql: include_str!("../../migrations/sqlite/0001_init.sql"),
+    }];
 }
 
 /// `["name", "givenName"]` → `$."name"."givenName"`; numeric segments index arrays.
@@ -86,9 +91,14 @@ impl SqlStore<SqliteBackend> {
             .connect_with(base.clone().create_if_missing(true))
             .await
             .map_err(internal)?;
-        let readers = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2).max(2) as u32 * 2;
-        let reader =
-            SqlitePoolOptions::new().max_connections(readers).connect_lazy_with(base.read_only(true));
+        let readers = std::thread::available_parallelism()
+            .map(|n| n.get())
+            .unwrap_or(2)
+            .max(2) as u32
+            * 2;
+        let reader = SqlitePoolOptions::new()
+            .max_connections(readers)
+            .connect_lazy_with(base.read_only(true));
         SqlStore::init(SqliteBackend { writer, reader }).await
     }
 }
@@ -114,25 +124,47 @@ impl Backend for SqliteBackend {
     type D = SqliteDialect;
 
     async fn read(&self) -> StoreResult<Box<dyn Conn<SqliteDialect>>> {
-        Ok(Box::new(Read(self.reader.acquire().await.map_err(internal)?)))
+        Ok(Box::new(Read(
+            self.reader.acquire().await.map_err(internal)?,
+        )))
     }
 
     async fn write(&self) -> StoreResult<Box<dyn Conn<SqliteDialect>>> {
-        Ok(Box::new(Tx(self.writer.begin_with("BEGIN IMMEDIATE").await.map_err(internal)?)))
+        Ok(Box::new(Tx(self
+            .writer
+            .begin_with("BEGIN IMMEDIATE")
+            .await
+            .map_err(internal)?)))
+    }
+
+    fn pool_stats(&self) -> Vec<(&'static str, u32, u32)> {
+        let stat = |p: &SqlitePool| (p.size(), p.num_idle() as u32);
+        let (ws, wi) = stat(&self.writer);
+        let (rs, ri) = stat(&self.reader);
+        vec![("sqlite_writer", ws, wi), ("sqlite_reader", rs, ri)]
     }
 
     async fn migrate(&self, migrations: &[Migration]) -> StoreResult<()> {
-        let mut tx = self.writer.begin_with("BEGIN IMMEDIATE").await.map_err(internal)?;
+        let mut tx = self
+            .writer
+            .begin_with("BEGIN IMMEDIATE")
+            .await
+            .map_err(internal)?;
         sqlx::query(
             "CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied TEXT NOT NULL)",
         )
         .execute(&mut *tx)
         .await
         .map_err(internal)?;
-        let done: Vec<i64> =
-            sqlx::query_scalar("SELECT version FROM schema_migrations").fetch_all(&mut *tx).await.map_err(internal)?;
+        let done: Vec<i64> = sqlx::query_scalar("SELECT version FROM schema_migrations")
+            .fetch_all(&mut *tx)
+            .await
+            .map_err(internal)?;
         for m in migrations.iter().filter(|m| !done.contains(&m.version)) {
-            sqlx::raw_sql(AssertSqlSafe(m.sql)).execute(&mut *tx).await.map_err(internal)?;
+            sqlx::raw_sql(AssertSqlSafe(m.sql))
+                .execute(&mut *tx)
+                .await
+                .map_err(internal)?;
             sqlx::query("INSERT INTO schema_migrations (version, name, applied) VALUES (?, ?, ?)")
                 .bind(m.version)
                 .bind(m.name)
@@ -149,6 +181,9 @@ impl Backend for SqliteBackend {
 mod tests {
     #[test]
     fn json_paths() {
-        assert_eq!(super::json_path(&["emails".into(), "0".into(), "value".into()]), "$.\"emails\"[0].\"value\"");
+        assert_eq!(
+            super::json_path(&["emails".into(), "0".into(), "value".into()]),
+            "$.\"emails\"[0].\"value\""
+        );
     }
 }

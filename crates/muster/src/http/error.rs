@@ -20,6 +20,7 @@ impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let status =
             StatusCode::from_u16(self.0.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+        super::metrics::scim_error(self.0.status, self.0.scim_type.map(|t| t.as_str()));
         let mut res = (status, self.0.to_json().to_string()).into_response();
         let h = res.headers_mut();
         h.insert(header::CONTENT_TYPE, HeaderValue::from_static(SCIM_JSON));

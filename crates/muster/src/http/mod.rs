@@ -1,6 +1,7 @@
 //! HTTP: routing, the SCIM service, health endpoints, and errors as SCIM bodies.
 
 pub mod error;
+pub mod metrics;
 pub mod routing;
 pub mod scim;
 
@@ -13,13 +14,16 @@ use error::ApiError;
 use muster_scim::ScimError;
 
 pub fn router(state: AppState) -> Router {
+    metrics::handle();
     let mut app = Router::new()
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz));
     for prefix in routing::SCIM_PREFIXES {
         app = app.nest(prefix, scim::router());
     }
-    app.fallback(not_found)
+    app.route("/metrics", get(metrics::render))
+        .route_layer(axum::middleware::from_fn(metrics::track))
+        .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .with_state(state)
 }

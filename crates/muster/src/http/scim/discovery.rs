@@ -1,11 +1,12 @@
 //! `/ServiceProviderConfig`, `/ResourceTypes`, `/Schemas` (RFC 7644 §4): what the server really
 //! does, readable with or without a token (product rule 16).
 
+use super::extract::Id;
 use super::extract::base_url;
 use super::resources::scim_json;
 use crate::http::error::ApiResult;
 use crate::state::AppState;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode, Uri};
 use axum::response::Response;
 use muster_scim::ScimError;
@@ -65,7 +66,7 @@ pub async fn resource_type(
     State(s): State<AppState>,
     h: HeaderMap,
     uri: Uri,
-    Path(name): Path<String>,
+    Id(name): Id,
 ) -> ApiResult<Response> {
     let base = base_url(&s, &h, uri.path());
     let t = types()
@@ -86,7 +87,7 @@ pub async fn schema(
     State(s): State<AppState>,
     h: HeaderMap,
     uri: Uri,
-    Path(urn): Path<String>,
+    Id(urn): Id,
 ) -> ApiResult<Response> {
     let base = base_url(&s, &h, uri.path());
     let x = all_schemas()

@@ -145,3 +145,19 @@ impl<S: Send + Sync> FromRequestParts<S> for Params {
         Ok(Params(pairs))
     }
 }
+
+/// A resource id from the path. An id that is not valid UTF-8 cannot exist: 404, as a SCIM body.
+pub struct Id(pub String);
+
+impl<S: Send + Sync> FromRequestParts<S> for Id {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        match axum::extract::Path::<String>::from_request_parts(parts, state).await {
+            Ok(axum::extract::Path(id)) => Ok(Id(id)),
+            Err(_) => {
+                Err(ScimError::not_found("no resource has that id (it is not valid UTF-8)").into())
+            }
+        }
+    }
+}

@@ -1,9 +1,9 @@
 //! `/Users` and `/Groups`: CRUD, PATCH, lists and `.search`.
 
-use super::extract::{Caller, Params, ScimBody};
+use super::extract::{Caller, Id, Params, ScimBody};
 use crate::http::error::{ApiResult, SCIM_JSON};
 use crate::state::AppState;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use muster_domain::service::{ListParams, Rendered};
@@ -272,7 +272,7 @@ pub mod routes {
                 pub async fn get(
                     s: State<AppState>,
                     c: Caller,
-                    Path(id): Path<String>,
+                    Id(id): Id,
                     p: Params,
                     h: HeaderMap,
                 ) -> ApiResult<Response> {
@@ -281,7 +281,7 @@ pub mod routes {
                 pub async fn replace(
                     s: State<AppState>,
                     c: Caller,
-                    Path(id): Path<String>,
+                    Id(id): Id,
                     p: Params,
                     h: HeaderMap,
                     b: ScimBody,
@@ -291,7 +291,7 @@ pub mod routes {
                 pub async fn patch(
                     s: State<AppState>,
                     c: Caller,
-                    Path(id): Path<String>,
+                    Id(id): Id,
                     p: Params,
                     h: HeaderMap,
                     b: ScimBody,
@@ -301,7 +301,7 @@ pub mod routes {
                 pub async fn delete(
                     s: State<AppState>,
                     c: Caller,
-                    Path(id): Path<String>,
+                    Id(id): Id,
                     h: HeaderMap,
                 ) -> ApiResult<Response> {
                     super::delete(s, c, $kind, id, h).await
