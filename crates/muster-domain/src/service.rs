@@ -15,7 +15,8 @@ use serde_json::{Map, Value, json};
 use std::sync::Arc;
 
 /// Server limits, advertised in `/ServiceProviderConfig` and enforced.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+#[serde(default, deny_unknown_fields)]
 pub struct Limits {
     pub default_page_size: u64,
     pub max_page_size: u64,
@@ -70,15 +71,24 @@ pub struct Scim {
     pub limits: Limits,
 }
 
-/// Parses an `If-Match` value: `None` for absent or `*`; a version that never matches for
-/// anything that is not one of our ETags.
-pub fn parse_if_match(v: Option<&str>) -> Option<i64> {
+/// Parses an `If-Match` value (a list of entity tags, RFC 9110 §13.1.1): `None` for absent or
+/// `*`; tags that are not ours match no version.
+pub fn parse_if_match(v: Option<&str>) -> Option<Vec<i64>> {
     let v = v?.trim();
     if v == "*" {
         return None;
     }
-    let inner = v.trim_start_matches("W/").trim_matches('"');
-    Some(inner.parse().unwrap_or(-1))
+    Some(
+        v.split(',')
+            .map(|t| {
+                t.trim()
+                    .trim_start_matches("W/")
+                    .trim_matches('"')
+                    .parse()
+                    .unwrap_or(-1)
+            })
+            .collect(),
+    )
 }
 
 fn kind_name(kind: ResourceKind) -> &'static str {
@@ -292,7 +302,7 @@ impl Scim {
                 &ctx.tenant.id,
                 kind,
                 id,
-                parse_if_match(if_match),
+                parse_if_match(if_match).as_deref(),
                 Self::load_for(kind, proj),
                 &mut mutate,
             )
@@ -335,7 +345,7 @@ impl Scim {
                 &ctx.tenant.id,
                 kind,
                 id,
-                parse_if_match(if_match),
+                parse_if_match(if_match).as_deref(),
                 load,
                 &mut mutate,
             )
@@ -353,7 +363,12 @@ impl Scim {
         if_match: Option<&str>,
     ) -> ScimResult<()> {
         self.store
-            .delete(&ctx.tenant.id, kind, id, parse_if_match(if_match))
+            .delete(
+                &ctx.tenant.id,
+                kind,
+                id,
+                parse_if_match(if_match).as_deref(),
+            )
             .await
             .map_err(|e| self.map_err(kind, id, e, None))
     }

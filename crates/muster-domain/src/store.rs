@@ -95,13 +95,14 @@ pub trait Store: Send + Sync + 'static {
         id: &str,
         load: Load,
     ) -> StoreResult<Stored>;
-    /// Read-modify-write in one transaction; `if_match` is checked inside it.
+    /// Read-modify-write in one transaction; `if_match` (versions any of which may match) is
+    /// checked inside it.
     async fn update(
         &self,
         t: &TenantId,
         kind: ResourceKind,
         id: &str,
-        if_match: Option<i64>,
+        if_match: Option<&[i64]>,
         load: Load,
         mutate: Mutation<'_>,
     ) -> StoreResult<Stored>;
@@ -110,7 +111,7 @@ pub trait Store: Send + Sync + 'static {
         t: &TenantId,
         kind: ResourceKind,
         id: &str,
-        if_match: Option<i64>,
+        if_match: Option<&[i64]>,
     ) -> StoreResult<()>;
     async fn list(&self, t: &TenantId, kind: ResourceKind, q: &ListQuery) -> StoreResult<ListPage>;
 }

@@ -10,5 +10,7 @@ pub mod eval;
 pub mod list;
 pub mod patch;
 pub mod projection;
+#[cfg(test)]
+mod proptests;
 pub mod resolve;
 pub mod resource;

@@ -680,7 +680,7 @@ impl<B: Backend> Store for SqlStore<B> {
         t: &TenantId,
         kind: ResourceKind,
         id: &str,
-        if_match: Option<i64>,
+        if_match: Option<&[i64]>,
         load: Load,
         mutate: Mutation<'_>,
     ) -> StoreResult<Stored> {
@@ -689,7 +689,7 @@ impl<B: Backend> Store for SqlStore<B> {
         let (seq, mut current) = Self::find(&mut conn, t, kind, id, true)
             .await?
             .ok_or(StoreError::NotFound)?;
-        if if_match.is_some_and(|v| v != current.version) {
+        if if_match.is_some_and(|v| !v.contains(&current.version)) {
             return Err(StoreError::VersionMismatch);
         }
         let update = mutate(&current)?;
@@ -750,18 +750,27 @@ impl<B: Backend> Store for SqlStore<B> {
         t: &TenantId,
         kind: ResourceKind,
         id: &str,
-        if_match: Option<i64>,
+        if_match: Option<&[i64]>,
     ) -> StoreResult<()> {
         let tbl = table(kind).name;
         let mut conn = self.backend.write().await?;
         let (seq, current) = Self::find(&mut conn, t, kind, id, true)
             .await?
             .ok_or(StoreError::NotFound)?;
-        if if_match.is_some_and(|v| v != current.version) {
+        if if_match.is_some_and(|v| !v.contains(&current.version)) {
             return Err(StoreError::VersionMismatch);
         }
         let mut sql = S::<B>::new(&format!("DELETE FROM {tbl} WHERE seq = "));
         sql.int(seq);
+        conn.exec(&sql).await?;
+        // The groups it belonged to change: their versions move, so cached ETags go stale.
+        let mut sql = S::<B>::new("UPDATE groups SET version = version + 1, last_modified = ");
+        sql.text(now())
+            .push(" WHERE tenant_id = ")
+            .text(t.0.clone());
+        sql.push(" AND id IN (SELECT group_id FROM group_members WHERE tenant_id = ")
+            .text(t.0.clone());
+        sql.push(" AND member_id = ").text(id).push(")");
         conn.exec(&sql).await?;
         let mut sql = S::<B>::new("DELETE FROM group_members WHERE tenant_id = ");
         sql.text(t.0.clone()).push(" AND member_id = ").text(id);

@@ -1,11 +1,11 @@
 //! The command line. Names and flags here are a contract other tools rely on.
 
+use crate::config::{Config, Flags};
 use crate::state::AppState;
 use crate::storage::Location;
 use anyhow::{Context, bail};
 use clap::{Args, Parser, Subcommand};
 use muster_domain::model::{Mode, NewToken};
-use muster_domain::service::Limits;
 use std::io::Write;
 use std::path::PathBuf;
 
@@ -22,13 +22,18 @@ pub struct Cli {
     pub cmd: Cmd,
 }
 
+/// Where the directory lives and where settings come from. Environment variables
+/// (`MUSTER_DATA`, `MUSTER_DATABASE_URL`, …) are read by [`crate::config`], below flags.
 #[derive(Args, Debug, Clone)]
 pub struct StoreArgs {
-    /// Directory of the embedded SQLite store [default: ./muster-data]
-    #[arg(long, env = "MUSTER_DATA", global = true)]
+    /// Configuration file [default: ./muster.toml when present]
+    #[arg(long, env = "MUSTER_CONFIG", global = true)]
+    pub config: Option<PathBuf>,
+    /// Directory of the embedded SQLite store [default: ./muster-data] (env MUSTER_DATA)
+    #[arg(long, global = true)]
     pub data: Option<PathBuf>,
-    /// Database URL instead of --data (sqlite://PATH)
-    #[arg(long, env = "MUSTER_DATABASE_URL", global = true)]
+    /// Database URL instead of --data: postgres://… or sqlite://PATH (env MUSTER_DATABASE_URL)
+    #[arg(long, global = true)]
     pub database_url: Option<String>,
 }
 
@@ -36,13 +41,16 @@ pub struct StoreArgs {
 pub enum Cmd {
     /// Run the server
     Serve {
-        /// Address to listen on
-        #[arg(long, env = "MUSTER_LISTEN", default_value = "127.0.0.1:8080")]
-        listen: String,
-        /// Public base URL (scheme://host[:port]) when behind a proxy that rewrites Host
-        #[arg(long, env = "MUSTER_PUBLIC_URL")]
+        /// Address to listen on [default: 127.0.0.1:8080] (env MUSTER_LISTEN)
+        #[arg(long)]
+        listen: Option<String>,
+        /// Public base URL (scheme://host[:port]) when behind a proxy that rewrites Host (env MUSTER_PUBLIC_URL)
+        #[arg(long)]
         public_url: Option<String>,
     },
+    /// Check the configuration and print the effective settings
+    #[command(subcommand)]
+    Config(ConfigCmd),
     /// Apply database migrations and exit
     Migrate,
     /// Manage tenants (organisations)
@@ -51,6 +59,12 @@ pub enum Cmd {
     /// Manage SCIM tokens
     #[command(subcommand)]
     Token(TokenCmd),
+}
+
+#[derive(Subcommand, Debug)]
+pub enum ConfigCmd {
+    /// Validate file, environment and flags together; print the result (secrets hidden)
+    Check,
 }
 
 #[derive(Subcommand, Debug)]
@@ -83,13 +97,30 @@ pub enum TokenCmd {
 }
 
 pub async fn run(cli: Cli) -> anyhow::Result<()> {
-    let location = Location::resolve(cli.store.data.as_deref(), cli.store.database_url.as_deref())?;
-    let store = location.open().await?;
+    let mut flags = Flags {
+        data: cli.store.data.clone(),
+        database_url: cli.store.database_url.clone(),
+        ..Flags::default()
+    };
+    if let Cmd::Serve { listen, public_url } = &cli.cmd {
+        flags.listen = listen.clone();
+        flags.public_url = public_url.clone();
+    }
+    let config = Config::load(cli.store.config.as_deref(), &flags)?;
+    if let Cmd::Config(ConfigCmd::Check) = cli.cmd {
+        print!("{}", config.to_toml_redacted());
+        eprintln!("configuration ok");
+        return Ok(());
+    }
+    let location = config.location()?;
+    let store = location.open(config.postgres_pool_size).await?;
     let mut out = std::io::stdout().lock();
     match cli.cmd {
-        Cmd::Serve { listen, public_url } => {
+        Cmd::Config(_) => {}
+        Cmd::Serve { .. } => {
+            let (listen, public_url) = (config.listen.clone(), config.public_url.clone());
             drop(out);
-            let state = AppState::new(store, Limits::default(), public_url.clone());
+            let state = AppState::new(store, config.limits.clone(), public_url.clone());
             let (addr, serve) =
                 crate::server::bind(state, &listen, crate::server::shutdown_signal())
                     .await

@@ -1,6 +1,7 @@
 //! The muster server: CLI, HTTP (SCIM), storage selection and telemetry.
 
 pub mod cli;
+pub mod config;
 pub mod http;
 pub mod server;
 pub mod state;

@@ -44,7 +44,7 @@ impl Location {
         }
     }
 
-    pub async fn open(&self) -> anyhow::Result<Arc<dyn Store>> {
+    pub async fn open(&self, postgres_pool_size: u32) -> anyhow::Result<Arc<dyn Store>> {
         match self {
             Location::Sqlite(path) => {
                 if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
@@ -57,7 +57,7 @@ impl Location {
                 Ok(Arc::new(store))
             }
             Location::Postgres(url) => {
-                let store = PgStore::connect(url, PG_POOL_SIZE)
+                let store = PgStore::connect(url, postgres_pool_size)
                     .await
                     .with_context(|| format!("connecting to {}", redact(url)))?;
                 Ok(Arc::new(store))

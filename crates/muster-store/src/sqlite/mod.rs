@@ -187,3 +187,5 @@ mod tests {
         );
     }
 }
+#[cfg(test)]
+mod agreement_tests;

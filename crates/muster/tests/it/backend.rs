@@ -25,7 +25,10 @@ impl Drop for PgSchema {
         let (url, name) = (self.url.clone(), self.name.clone());
         // Drop runs outside async; a short-lived runtime on its own thread does the cleanup.
         let _ = std::thread::spawn(move || {
-            if let Ok(rt) = tokio::runtime::Builder::new_current_thread().enable_all().build() {
+            if let Ok(rt) = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+            {
                 let _ = rt.block_on(muster_store::postgres::drop_schema(&url, &name));
             }
         })
@@ -47,7 +50,7 @@ pub async fn open_store(dir: &Path) -> (Arc<dyn Store>, Option<PgSchema>) {
     }
     let store = Location::resolve(Some(dir), None)
         .unwrap_or_else(|e| panic!("{e}"))
-        .open()
+        .open(2)
         .await
         .unwrap_or_else(|e| panic!("open store: {e}"));
     (store, None)

@@ -115,3 +115,60 @@ async fn serve_prints_the_url_and_cli_manages_tenants_and_tokens_while_it_runs()
     let (ok, _, err) = muster(dir.path(), &["token", "create", "--tenant", "nobody"]);
     assert!(!ok && err.contains("no tenant"), "{err}");
 }
+
+#[test]
+fn config_precedence_is_defaults_file_environment_flags() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("muster.toml");
+    std::fs::write(
+        &file,
+        "listen = \"127.0.0.1:9000\"\n[limits]\nmax_page_size = 50\ndefault_page_size = 40\n",
+    )
+    .unwrap();
+    let run = |env: &[(&str, &str)], args: &[&str]| {
+        let mut cmd = Command::new(BIN);
+        cmd.arg("--config")
+            .arg(&file)
+            .args(args)
+            .args(["config", "check"]);
+        cmd.env_remove("MUSTER_DATABASE_URL")
+            .env_remove("MUSTER_DATA");
+        for (k, v) in env {
+            cmd.env(k, v);
+        }
+        let out = cmd.output().unwrap();
+        (
+            out.status.success(),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    };
+    let (ok, out, _) = run(&[], &[]);
+    assert!(
+        ok && out.contains("listen = \"127.0.0.1:9000\"") && out.contains("max_page_size = 50"),
+        "{out}"
+    );
+    let (ok, out, _) = run(
+        &[
+            ("MUSTER_LIMITS__DEFAULT_PAGE_SIZE", "20"),
+            ("MUSTER_DATABASE_URL", "postgres://me:secret@db/muster"),
+        ],
+        &[],
+    );
+    assert!(
+        ok && out.contains("default_page_size = 20"),
+        "env beats file: {out}"
+    );
+    assert!(
+        out.contains("postgres://me:***@db/muster") && !out.contains("secret"),
+        "password hidden: {out}"
+    );
+    let (ok, out, _) = run(&[("MUSTER_DATA", "/from/env")], &["--data", "/from/flag"]);
+    assert!(ok && out.contains("/from/flag"), "flags beat env: {out}");
+    std::fs::write(&file, "listn = \"x\"\n").unwrap();
+    let (ok, _, err) = run(&[], &[]);
+    assert!(
+        !ok && err.contains("listn"),
+        "unknown keys are errors: {err}"
+    );
+}

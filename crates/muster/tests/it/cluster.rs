@@ -38,13 +38,22 @@ fn url_with_schema(url: &str, schema: &str) -> String {
 }
 
 fn start_node(db_url: &str) -> Node {
-    let mut child = Command::new(BIN)
+    let child = Command::new(BIN)
         .args(["serve", "--listen", "127.0.0.1:0", "--database-url", db_url])
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
         .spawn()
         .unwrap_or_else(|e| panic!("spawn: {e}"));
-    let stdout = child.stdout.take().unwrap_or_else(|| panic!("no stdout"));
+    // Owned by a Node at once, so the process is reaped whatever happens next.
+    let mut node = Node {
+        child,
+        base: String::new(),
+    };
+    let stdout = node
+        .child
+        .stdout
+        .take()
+        .unwrap_or_else(|| panic!("no stdout"));
     let (tx, rx) = std::sync::mpsc::channel();
     std::thread::spawn(move || {
         for line in BufReader::new(stdout).lines().map_while(Result::ok) {
@@ -56,7 +65,8 @@ fn start_node(db_url: &str) -> Node {
         if let Ok(line) = rx.recv_timeout(Duration::from_millis(100))
             && let Some(url) = line.strip_prefix("SCIM base URL: ")
         {
-            return Node { child, base: url.trim().to_string() };
+            node.base = url.trim().to_string();
+            return node;
         }
     }
     panic!("node did not start");
@@ -66,25 +76,52 @@ impl Cluster {
     async fn start(n: usize) -> Option<Cluster> {
         let url = postgres_url()?;
         let name = format!("c_{}", uuid::Uuid::new_v4().simple());
-        let store = muster_store::PgStore::connect_schema(&url, &name, 2).await.unwrap_or_else(|e| panic!("{e}"));
+        let store = muster_store::PgStore::connect_schema(&url, &name, 2)
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
         let schema = crate::backend::PgSchema::new(url.clone(), name.clone());
-        let t = muster_domain::store::Store::create_tenant(&store, "cluster", Mode::Scim).await.unwrap_or_else(|e| panic!("{e}"));
+        let t = muster_domain::store::Store::create_tenant(&store, "cluster", Mode::Scim)
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
         let g = muster_domain::tokens::generate();
-        let nt = NewToken { id: uuid::Uuid::new_v4().to_string(), hash: g.hash, prefix: g.prefix };
-        muster_domain::store::Store::create_token(&store, &t.id, &nt).await.unwrap_or_else(|e| panic!("{e}"));
+        let nt = NewToken {
+            id: uuid::Uuid::new_v4().to_string(),
+            hash: g.hash,
+            prefix: g.prefix,
+        };
+        muster_domain::store::Store::create_token(&store, &t.id, &nt)
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
         let db = url_with_schema(&url, &name);
         let nodes = (0..n).map(|_| start_node(&db)).collect();
-        Some(Cluster { nodes, token: g.secret, client: reqwest::Client::new(), _schema: schema })
+        Some(Cluster {
+            nodes,
+            token: g.secret,
+            client: reqwest::Client::new(),
+            _schema: schema,
+        })
     }
 
-    async fn send(&self, node: usize, method: Method, path: &str, body: Option<Value>, headers: &[(&str, &str)]) -> Resp {
+    async fn send(
+        &self,
+        node: usize,
+        method: Method,
+        path: &str,
+        body: Option<Value>,
+        headers: &[(&str, &str)],
+    ) -> Resp {
         let base = &self.nodes[node % self.nodes.len()].base;
-        let mut req = self.client.request(method, format!("{base}{path}")).bearer_auth(&self.token);
+        let mut req = self
+            .client
+            .request(method, format!("{base}{path}"))
+            .bearer_auth(&self.token);
         for (k, v) in headers {
             req = req.header(*k, *v);
         }
         if let Some(b) = body {
-            req = req.header("Content-Type", "application/scim+json").body(b.to_string());
+            req = req
+                .header("Content-Type", "application/scim+json")
+                .body(b.to_string());
         }
         TestServer::read(req.send().await.unwrap_or_else(|e| panic!("{e}"))).await
     }
@@ -96,13 +133,31 @@ fn user_body(name: &str) -> Value {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn concurrent_member_adds_through_three_nodes_lose_none() {
-    let Some(c) = Cluster::start(3).await else { return };
-    let g = c.send(0, Method::POST, "/Groups", Some(json!({"displayName": "All"})), &[]).await;
+    let Some(c) = Cluster::start(3).await else {
+        return;
+    };
+    let g = c
+        .send(
+            0,
+            Method::POST,
+            "/Groups",
+            Some(json!({"displayName": "All"})),
+            &[],
+        )
+        .await;
     assert_eq!(g.status, StatusCode::CREATED, "{}", g.text);
     let gid = g.id();
     let mut users = Vec::new();
     for i in 0..60 {
-        let r = c.send(i, Method::POST, "/Users", Some(user_body(&format!("u{i}@x.com"))), &[]).await;
+        let r = c
+            .send(
+                i,
+                Method::POST,
+                "/Users",
+                Some(user_body(&format!("u{i}@x.com"))),
+                &[],
+            )
+            .await;
         assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
         users.push(r.id());
     }
@@ -114,27 +169,53 @@ async fn concurrent_member_adds_through_three_nodes_lose_none() {
         let members: Vec<Value> = chunk.iter().map(|u| json!({"value": u})).collect();
         tasks.push(tokio::spawn(async move {
             let body = patch_op(json!([{"op": "add", "path": "members", "value": members}]));
-            c.send(i, Method::PATCH, &format!("/Groups/{gid}"), Some(body), &[]).await.status
+            c.send(i, Method::PATCH, &format!("/Groups/{gid}"), Some(body), &[])
+                .await
+                .status
         }));
     }
     for t in tasks {
-        assert_eq!(t.await.unwrap_or_else(|e| panic!("{e}")), StatusCode::NO_CONTENT);
+        assert_eq!(
+            t.await.unwrap_or_else(|e| panic!("{e}")),
+            StatusCode::NO_CONTENT
+        );
     }
-    let r = c.send(1, Method::GET, &format!("/Groups/{gid}"), None, &[]).await;
-    assert_eq!(r.body["members"].as_array().map(Vec::len), Some(60), "{}", r.text);
-    assert_eq!(r.body["meta"]["version"], "W/\"31\"", "one version per PATCH");
+    let r = c
+        .send(1, Method::GET, &format!("/Groups/{gid}"), None, &[])
+        .await;
+    assert_eq!(
+        r.body["members"].as_array().map(Vec::len),
+        Some(60),
+        "{}",
+        r.text
+    );
+    assert_eq!(
+        r.body["meta"]["version"], "W/\"31\"",
+        "one version per PATCH"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn concurrent_creates_of_one_user_name_give_one_201() {
-    let Some(c) = Cluster::start(3).await else { return };
+    let Some(c) = Cluster::start(3).await else {
+        return;
+    };
     let c = std::sync::Arc::new(c);
-    let names = ["Race@X.com", "race@x.com", "RACE@x.COM", "race@X.com", "rAce@x.com", "racE@x.com"];
+    let names = [
+        "Race@X.com",
+        "race@x.com",
+        "RACE@x.COM",
+        "race@X.com",
+        "rAce@x.com",
+        "racE@x.com",
+    ];
     let mut tasks = Vec::new();
     for (i, n) in names.iter().cycle().take(18).enumerate() {
         let c = c.clone();
         let body = user_body(n);
-        tasks.push(tokio::spawn(async move { c.send(i, Method::POST, "/Users", Some(body), &[]).await }));
+        tasks.push(tokio::spawn(async move {
+            c.send(i, Method::POST, "/Users", Some(body), &[]).await
+        }));
     }
     let mut created = 0;
     for t in tasks {
@@ -152,16 +233,35 @@ async fn concurrent_creates_of_one_user_name_give_one_201() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn if_match_races_have_exactly_one_winner() {
-    let Some(c) = Cluster::start(3).await else { return };
-    let r = c.send(0, Method::POST, "/Users", Some(user_body("etag@x.com")), &[]).await;
+    let Some(c) = Cluster::start(3).await else {
+        return;
+    };
+    let r = c
+        .send(
+            0,
+            Method::POST,
+            "/Users",
+            Some(user_body("etag@x.com")),
+            &[],
+        )
+        .await;
     let (id, etag) = (r.id(), r.header("etag").unwrap_or_default());
     let c = std::sync::Arc::new(c);
     let mut tasks = Vec::new();
     for i in 0..12 {
         let (c, id, etag) = (c.clone(), id.clone(), etag.clone());
         tasks.push(tokio::spawn(async move {
-            let body = patch_op(json!([{"op": "replace", "path": "title", "value": format!("t{i}")}]));
-            c.send(i, Method::PATCH, &format!("/Users/{id}"), Some(body), &[("If-Match", &etag)]).await.status
+            let body =
+                patch_op(json!([{"op": "replace", "path": "title", "value": format!("t{i}")}]));
+            c.send(
+                i,
+                Method::PATCH,
+                &format!("/Users/{id}"),
+                Some(body),
+                &[("If-Match", &etag)],
+            )
+            .await
+            .status
         }));
     }
     let mut ok = 0;
@@ -173,14 +273,26 @@ async fn if_match_races_have_exactly_one_winner() {
         }
     }
     assert_eq!(ok, 1);
-    let r = c.send(0, Method::GET, &format!("/Users/{id}"), None, &[]).await;
+    let r = c
+        .send(0, Method::GET, &format!("/Users/{id}"), None, &[])
+        .await;
     assert_eq!(r.body["meta"]["version"], "W/\"2\"");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_node_killed_mid_request_leaves_no_half_applied_patch() {
-    let Some(mut c) = Cluster::start(2).await else { return };
-    let g = c.send(0, Method::POST, "/Groups", Some(json!({"displayName": "Big"})), &[]).await;
+    let Some(mut c) = Cluster::start(2).await else {
+        return;
+    };
+    let g = c
+        .send(
+            0,
+            Method::POST,
+            "/Groups",
+            Some(json!({"displayName": "Big"})),
+            &[],
+        )
+        .await;
     let gid = g.id();
     // Enough users that one PATCH adding them all takes a while.
     let mut members = Vec::new();
@@ -210,7 +322,9 @@ async fn a_node_killed_mid_request_leaves_no_half_applied_patch() {
     tokio::time::sleep(Duration::from_millis(15)).await;
     let _ = c.nodes[1].child.kill();
     let outcome = req.await.unwrap_or_else(|e| panic!("{e}"));
-    let r = c.send(0, Method::GET, &format!("/Groups/{}", g.id()), None, &[]).await;
+    let r = c
+        .send(0, Method::GET, &format!("/Groups/{}", g.id()), None, &[])
+        .await;
     let n = r.body["members"].as_array().map_or(0, Vec::len);
     match outcome {
         Ok(StatusCode::NO_CONTENT) => assert_eq!(n, 1000),

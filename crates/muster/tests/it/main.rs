@@ -1,12 +1,25 @@
 //! The one integration-test binary: every test drives a real muster server over HTTP on a port
 //! the OS picks. One binary (not one per file) keeps link time down on small machines.
+//! With MUSTER_TEST_POSTGRES_URL set, every test runs on PostgreSQL instead of SQLite.
 
 // Tests are allowed to panic: that is how they fail.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 mod support;
 
+mod auth;
+mod backend;
 mod bulk;
 mod cli;
+mod cluster;
 mod discovery;
+mod errors;
+mod filters;
+mod groups;
+mod listing;
+mod ops;
+mod patch;
+mod projection;
 mod smoke;
+mod users;
+mod versioning;

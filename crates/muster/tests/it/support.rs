@@ -3,7 +3,6 @@
 #![allow(dead_code)]
 
 use muster::state::AppState;
-use muster::storage::Location;
 use muster_domain::model::{Mode, NewToken};
 use muster_domain::service::Limits;
 use muster_domain::store::Store;
@@ -23,6 +22,8 @@ pub struct TestServer {
     pub store: Arc<dyn Store>,
     pub client: reqwest::Client,
     _dir: tempfile::TempDir,
+    /// Declared after the server's fields: the schema is dropped last.
+    _pg: Option<crate::backend::PgSchema>,
     stop: Option<oneshot::Sender<()>>,
 }
 
@@ -83,11 +84,7 @@ impl TestServer {
 
     pub async fn start_with(limits: Limits) -> TestServer {
         let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("tempdir: {e}"));
-        let store = Location::resolve(Some(dir.path()), None)
-            .unwrap_or_else(|e| panic!("{e}"))
-            .open()
-            .await
-            .unwrap_or_else(|e| panic!("open store: {e}"));
+        let (store, pg) = crate::backend::open_store(dir.path()).await;
         let state = AppState::new(store.clone(), limits, None);
         let (tx, rx) = oneshot::channel::<()>();
         let (addr, serve) = muster::server::bind(state, "127.0.0.1:0", async {
@@ -104,6 +101,7 @@ impl TestServer {
             store,
             client: reqwest::Client::new(),
             _dir: dir,
+            _pg: pg,
             stop: Some(tx),
         };
         s.token = s.tenant("test", Mode::Scim).await;
@@ -245,5 +243,93 @@ impl Drop for TestServer {
         if let Some(tx) = self.stop.take() {
             let _ = tx.send(());
         }
+    }
+}
+
+/// The core User schema URN.
+pub const USER_SCHEMA: &str = "urn:ietf:params:scim:schemas:core:2.0:User";
+/// The core Group schema URN.
+pub const GROUP_SCHEMA: &str = "urn:ietf:params:scim:schemas:core:2.0:Group";
+/// The Enterprise User extension URN.
+pub const ENTERPRISE: &str = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User";
+
+/// Percent-encodes a query-string value (a filter, an attribute list).
+pub fn enc(s: &str) -> String {
+    form_urlencoded::byte_serialize(s.as_bytes()).collect()
+}
+
+/// The `id`s of a ListResponse's `Resources`, in order.
+pub fn ids(r: &Resp) -> Vec<String> {
+    strings(r, "id")
+}
+
+/// One string attribute of every resource of a ListResponse, in order (missing ones as "").
+pub fn strings(r: &Resp, key: &str) -> Vec<String> {
+    r.body["Resources"]
+        .as_array()
+        .map(|a| {
+            a.iter()
+                .map(|v| v[key].as_str().unwrap_or_default().to_string())
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+impl TestServer {
+    /// Sends a request exactly as given: no body or Content-Type is added, the token (when not
+    /// empty) goes in `Authorization: Bearer`.
+    pub async fn raw(
+        &self,
+        token: &str,
+        method: Method,
+        path: &str,
+        headers: &[(&str, &str)],
+        body: Option<Vec<u8>>,
+    ) -> Resp {
+        let mut req = self.client.request(method, self.url(path));
+        if !token.is_empty() {
+            req = req.header("Authorization", format!("Bearer {token}"));
+        }
+        for (k, v) in headers {
+            req = req.header(*k, *v);
+        }
+        if let Some(b) = body {
+            req = req.body(b);
+        }
+        let res = req.send().await.unwrap_or_else(|e| panic!("request: {e}"));
+        Self::read(res).await
+    }
+
+    /// POSTs a user body, asserts 201 and returns the answer.
+    pub async fn create_user(&self, body: Value) -> Resp {
+        let r = self.post("/Users", body).await;
+        assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
+        r
+    }
+
+    /// GETs a resource and asserts 200.
+    pub async fn get_ok(&self, path: &str) -> Value {
+        let r = self.get(path).await;
+        assert_eq!(r.status, StatusCode::OK, "{path}: {}", r.text);
+        r.body
+    }
+}
+
+impl TestServer {
+    /// Creates another token for an existing tenant and returns its secret.
+    pub async fn tenant_token(&self, tenant: &muster_domain::model::TenantId) -> String {
+        let g = muster_domain::tokens::generate();
+        self.store
+            .create_token(
+                tenant,
+                &NewToken {
+                    id: uuid::Uuid::new_v4().to_string(),
+                    hash: g.hash,
+                    prefix: g.prefix,
+                },
+            )
+            .await
+            .unwrap_or_else(|e| panic!("token: {e}"));
+        g.secret
     }
 }

@@ -6,8 +6,8 @@ use super::extract::base_url;
 use super::resources::scim_json;
 use crate::http::error::ApiResult;
 use crate::state::AppState;
-use axum::extract::State;
-use axum::http::{HeaderMap, StatusCode, Uri};
+use axum::extract::{OriginalUri, State};
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use muster_scim::ScimError;
 use muster_scim::list::list_response;
@@ -43,7 +43,11 @@ pub fn service_provider_config(state: &AppState, base: &str) -> Value {
     })
 }
 
-pub async fn spc(State(s): State<AppState>, h: HeaderMap, uri: Uri) -> Response {
+pub async fn spc(
+    State(s): State<AppState>,
+    h: HeaderMap,
+    OriginalUri(uri): OriginalUri,
+) -> Response {
     let base = base_url(&s, &h, uri.path());
     scim_json(StatusCode::OK, &service_provider_config(&s, &base))
 }
@@ -55,7 +59,11 @@ fn types() -> [&'static ResourceType; 2] {
     ]
 }
 
-pub async fn resource_types(State(s): State<AppState>, h: HeaderMap, uri: Uri) -> Response {
+pub async fn resource_types(
+    State(s): State<AppState>,
+    h: HeaderMap,
+    OriginalUri(uri): OriginalUri,
+) -> Response {
     let base = base_url(&s, &h, uri.path());
     let items: Vec<Value> = types().iter().map(|t| t.to_json(&base)).collect();
     let n = items.len() as u64;
@@ -65,7 +73,7 @@ pub async fn resource_types(State(s): State<AppState>, h: HeaderMap, uri: Uri) -
 pub async fn resource_type(
     State(s): State<AppState>,
     h: HeaderMap,
-    uri: Uri,
+    OriginalUri(uri): OriginalUri,
     Id(name): Id,
 ) -> ApiResult<Response> {
     let base = base_url(&s, &h, uri.path());
@@ -76,7 +84,11 @@ pub async fn resource_type(
     Ok(scim_json(StatusCode::OK, &t.to_json(&base)))
 }
 
-pub async fn schemas(State(s): State<AppState>, h: HeaderMap, uri: Uri) -> Response {
+pub async fn schemas(
+    State(s): State<AppState>,
+    h: HeaderMap,
+    OriginalUri(uri): OriginalUri,
+) -> Response {
     let base = base_url(&s, &h, uri.path());
     let items: Vec<Value> = all_schemas().iter().map(|x| x.to_json(&base)).collect();
     let n = items.len() as u64;
@@ -86,7 +98,7 @@ pub async fn schemas(State(s): State<AppState>, h: HeaderMap, uri: Uri) -> Respo
 pub async fn schema(
     State(s): State<AppState>,
     h: HeaderMap,
-    uri: Uri,
+    OriginalUri(uri): OriginalUri,
     Id(urn): Id,
 ) -> ApiResult<Response> {
     let base = base_url(&s, &h, uri.path());

@@ -75,7 +75,12 @@ impl FromRequestParts<AppState> for Caller {
             ))
             .into());
         }
-        let base_url = base_url(state, &parts.headers, parts.uri.path());
+        // Inside a nested router `uri` has lost its prefix; the original (normalised) one has it.
+        let path = parts
+            .extensions
+            .get::<axum::extract::OriginalUri>()
+            .map_or(parts.uri.path(), |u| u.0.path());
+        let base_url = base_url(state, &parts.headers, path);
         Ok(Caller(Ctx { tenant, base_url }))
     }
 }
@@ -120,7 +125,23 @@ impl FromRequest<AppState> for ScimBody {
         let value: Value = serde_json::from_slice(&bytes).map_err(|e| {
             ScimError::invalid_syntax(format!("the request body is not valid JSON: {e}"))
         })?;
+        if has_nul(&value) {
+            return Err(ScimError::invalid_value(
+                "text in the request must not contain the NUL character (U+0000)",
+            )
+            .into());
+        }
         Ok(ScimBody(value))
+    }
+}
+
+/// Whether any string or key holds U+0000, which no store can keep as text.
+fn has_nul(v: &Value) -> bool {
+    match v {
+        Value::String(s) => s.contains('\0'),
+        Value::Array(a) => a.iter().any(has_nul),
+        Value::Object(o) => o.iter().any(|(k, v)| k.contains('\0') || has_nul(v)),
+        _ => false,
     }
 }
 
@@ -141,7 +162,17 @@ impl<S: Send + Sync> FromRequestParts<S> for Params {
 
     async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
         let q = parts.uri.query().unwrap_or("");
-        let pairs = form_urlencoded::parse(q.as_bytes()).into_owned().collect();
+        let pairs: Vec<(String, String)> =
+            form_urlencoded::parse(q.as_bytes()).into_owned().collect();
+        if pairs
+            .iter()
+            .any(|(k, v)| k.contains('\0') || v.contains('\0'))
+        {
+            return Err(ScimError::invalid_value(
+                "query parameters must not contain the NUL character (U+0000)",
+            )
+            .into());
+        }
         Ok(Params(pairs))
     }
 }
@@ -154,10 +185,10 @@ impl<S: Send + Sync> FromRequestParts<S> for Id {
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
         match axum::extract::Path::<String>::from_request_parts(parts, state).await {
-            Ok(axum::extract::Path(id)) => Ok(Id(id)),
-            Err(_) => {
-                Err(ScimError::not_found("no resource has that id (it is not valid UTF-8)").into())
-            }
+            Ok(axum::extract::Path(id)) if !id.contains('\0') => Ok(Id(id)),
+            _ => Err(
+                ScimError::not_found("no resource has that id (it is not valid UTF-8 text)").into(),
+            ),
         }
     }
 }
