@@ -116,6 +116,15 @@ pub fn is_present(v: &Value) -> bool {
     }
 }
 
+/// `schemas` as a filterable attribute (RFC 7644 §3.4.2.2 shows `schemas eq "urn:…"`).
+static SCHEMAS_ATTR: std::sync::LazyLock<Attribute> = std::sync::LazyLock::new(|| {
+    let mut a = crate::schema::COMMON_ATTRIBUTES[0].clone();
+    a.name = "schemas";
+    a.case_exact = false;
+    a.multi_valued = true;
+    a
+});
+
 /// What the paths of a filter are relative to.
 #[derive(Clone, Copy)]
 pub enum Scope<'a> {
@@ -142,7 +151,22 @@ fn select<'v>(
             Ok((leaf.clone(), get_ci(obj, leaf.name).into_iter().collect()))
         }
         Scope::Resource(rt) => {
+            if path.urn.is_none() && path.sub.is_none() && path.attr.eq_ignore_ascii_case("schemas")
+            {
+                return Ok((
+                    SCHEMAS_ATTR.clone(),
+                    get_ci(obj, "schemas").into_iter().collect(),
+                ));
+            }
             let r = resolve_attr(rt, path).ok_or_else(unknown)?;
+            if r.is_common()
+                && r.attr.name == "meta"
+                && matches!(r.sub.map(|s| s.name), Some("version" | "location"))
+            {
+                return Err(ScimError::invalid_filter(format!(
+                    "invalid filter: filtering on '{path}' is not supported"
+                )));
+            }
             let container = crate::resolve::container(obj, &r);
             let top = container.and_then(|c| get_ci(c, r.attr.name));
             let elements: Vec<&Value> = match top {
@@ -243,9 +267,19 @@ pub fn matches(scope: Scope<'_>, filter: &Filter, obj: &Map<String, Value>) -> S
     })
 }
 
-/// Validates every path and operand of `filter` without data (so errors do not depend on it).
+/// Validates every path and operand of `filter` without data, each comparison on its own (so
+/// `and`/`or` never skip one, and errors do not depend on the data).
 pub fn check(scope: Scope<'_>, filter: &Filter) -> ScimResult<()> {
-    matches(scope, filter, &Map::new()).map(|_| ())
+    match filter {
+        Filter::And(a, b) | Filter::Or(a, b) => {
+            check(scope, a)?;
+            check(scope, b)
+        }
+        Filter::Not(f) => check(scope, f),
+        Filter::Present(_) | Filter::Compare { .. } | Filter::ValuePath { .. } => {
+            matches(scope, filter, &Map::new()).map(|_| ())
+        }
+    }
 }
 
 #[cfg(test)]

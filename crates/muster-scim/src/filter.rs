@@ -35,7 +35,10 @@ impl AttrPath {
 
     /// Parses `[urn:]attr[.sub]`; `at` is the offset of `text` in the whole input, for errors.
     pub fn parse(text: &str, at: usize) -> Result<AttrPath, ScimError> {
-        let (urn, rest) = if text.len() >= 4 && text[..4].eq_ignore_ascii_case("urn:") {
+        let (urn, rest) = if text
+            .get(..4)
+            .is_some_and(|p| p.eq_ignore_ascii_case("urn:"))
+        {
             match text.rfind(':') {
                 Some(i) if i + 1 < text.len() => (Some(text[..i].to_string()), &text[i + 1..]),
                 _ => {
@@ -70,7 +73,7 @@ impl AttrPath {
 }
 
 fn check_name(name: &str, whole: &str, at: usize) -> Result<(), ScimError> {
-    let ok = name == "$ref"
+    let ok = name.eq_ignore_ascii_case("$ref")
         || name.chars().next().is_some_and(|c| c.is_ascii_alphabetic())
             && name
                 .chars()

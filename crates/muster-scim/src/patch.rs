@@ -242,7 +242,7 @@ impl Engine<'_> {
                 }
                 // Unknown attributes are kept (product rule 7); a URN prefix of an unknown schema
                 // stays part of the name.
-                self.unknown(o.op, &path.path.to_string(), value, None)
+                self.unknown_key(o.op, &path.path.to_string(), value)
             }
         }
     }
@@ -285,10 +285,44 @@ impl Engine<'_> {
                     self.attribute(op, r, None, Some(v), false)?;
                 }
                 Some(Target::ExtensionRoot(_)) => {}
-                None => self.unknown(op, k, Some(v), None)?,
+                None => self.unknown_key(op, k, Some(v))?,
             }
         }
         Ok(())
+    }
+
+    /// An unknown attribute lands where `resource::normalize` would put it: `urn:…:User:x` in
+    /// that schema's container, `name.x` inside `name`, anything else as sent.
+    fn unknown_key(&mut self, op: Op, key: &str, v: Option<&Value>) -> ScimResult<()> {
+        if let Some((schema, rest)) = self.rt.split_urn(key)
+            && !rest.is_empty()
+        {
+            let ext = (!std::ptr::eq(schema, self.rt.core)).then_some(schema.id);
+            return self.unknown(op, rest, v, ext);
+        }
+        if let Some((head, sub)) = key.split_once('.')
+            && let Some(attr) = self.rt.core.attr(head)
+            && attr.is_complex()
+            && !attr.multi_valued
+        {
+            let obj = self
+                .res
+                .entry(attr.name.to_string())
+                .or_insert_with(|| Value::Object(Map::new()));
+            if let Some(obj) = obj.as_object_mut() {
+                let k = key_ci(obj, sub).unwrap_or_else(|| sub.to_string());
+                match v {
+                    Some(v) if op != Op::Remove && !v.is_null() => {
+                        obj.insert(k, v.clone());
+                    }
+                    _ => {
+                        obj.remove(&k);
+                    }
+                }
+            }
+            return Ok(());
+        }
+        self.unknown(op, key, v, None)
     }
 
     fn unknown(
@@ -673,6 +707,14 @@ fn multi(
         }
     }
     items.retain(|v| !is_empty(v));
+    // Values made equal by a change collapse into one, as on create.
+    let mut unique: Vec<Value> = Vec::with_capacity(items.len());
+    for v in items.drain(..) {
+        if !unique.contains(&v) {
+            unique.push(v);
+        }
+    }
+    items = unique;
     // RFC 7644 §3.5.2: setting "primary" on one value clears it on the others.
     if let Some(&p) = touched.iter().find(|&&i| {
         items

@@ -84,7 +84,11 @@ impl Attribute {
             multi_valued: false,
             description,
             required: false,
-            case_exact: matches!(ty, AttrType::Reference | AttrType::Binary),
+            // Machine values compare exactly; dates too (their letters, T and Z, are not names).
+            case_exact: matches!(
+                ty,
+                AttrType::Reference | AttrType::Binary | AttrType::DateTime
+            ),
             mutability: Mutability::ReadWrite,
             returned: Returned::Default,
             uniqueness: Uniqueness::None,
