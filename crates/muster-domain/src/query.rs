@@ -36,6 +36,8 @@ pub enum Field {
     Json(JsonPath),
     /// A sub-attribute of the current element inside [`Cond::Any`].
     Elem(JsonPath),
+    /// The id on the other side of a membership, inside [`Cond::Membership`].
+    MemberValue,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -64,6 +66,12 @@ pub enum Cond {
     InGroup(String),
     /// The user belongs to at least one group.
     InAnyGroup,
+    /// Some membership row satisfies `cond` (on [`Field::MemberValue`]): a group's members
+    /// (`of_group`) or a user's groups.
+    Membership {
+        of_group: bool,
+        cond: Box<Cond>,
+    },
 }
 
 impl Cond {
@@ -109,12 +117,22 @@ pub fn resolve_filter(rt: &ResourceType, f: &Filter) -> ScimResult<Cond> {
                     "a value filter needs a complex attribute",
                 ));
             }
-            if let Some(c) = membership(rt, &r, filter)? {
-                return Ok(c);
+            if is_membership(rt, &r) {
+                return membership(rt, &r, filter);
+            }
+            if !r.attr.multi_valued {
+                // `name[givenName eq "Ann"]`: the same as the comparisons on `name.givenName`.
+                return resolve_inner(r.attr, filter, &|sub: &Attribute, _: &AttrPath| {
+                    Ok(Field::Json(json_path(&r, Some(sub))))
+                });
             }
             Cond::Any {
                 array: json_path(&r, None),
-                cond: Box::new(resolve_elem(r.attr, filter)?),
+                cond: Box::new(resolve_inner(
+                    r.attr,
+                    filter,
+                    &|sub: &Attribute, _: &AttrPath| Ok(Field::Elem(elem_path(sub))),
+                )?),
             }
         }
     })
@@ -183,86 +201,98 @@ fn column(rt: &ResourceType, r: &Resolved) -> Option<Column> {
     })
 }
 
-/// `members[value eq "a" or value eq "b"]` and `groups[value eq "g"]` become index lookups.
-fn membership(rt: &ResourceType, r: &Resolved, inner: &Filter) -> ScimResult<Option<Cond>> {
-    let is_members = rt.kind == ResourceKind::Group && r.attr.name == "members";
-    let is_groups = rt.kind == ResourceKind::User && r.attr.name == "groups";
-    if !is_members && !is_groups {
-        return Ok(None);
-    }
-    fn walk(f: &Filter, is_members: bool) -> Option<Cond> {
-        match f {
-            Filter::Compare {
-                path,
-                op: CompareOp::Eq,
-                value: CompValue::Str(id),
-            } if path.urn.is_none()
+fn is_membership(rt: &ResourceType, r: &Resolved) -> bool {
+    r.extension.is_none()
+        && matches!(
+            (rt.kind, r.attr.name),
+            (ResourceKind::Group, "members") | (ResourceKind::User, "groups")
+        )
+}
+
+/// A filter on a group's `members` or a user's `groups`, by `value` (the id on the other side).
+/// `value eq "x"` is an index lookup; anything else is an EXISTS over the membership rows.
+fn membership(rt: &ResourceType, r: &Resolved, inner: &Filter) -> ScimResult<Cond> {
+    let of_group = rt.kind == ResourceKind::Group;
+    match inner {
+        Filter::Compare {
+            path,
+            op: CompareOp::Eq,
+            value: CompValue::Str(id),
+        } if path.urn.is_none()
+            && path.sub.is_none()
+            && path.attr.eq_ignore_ascii_case("value") =>
+        {
+            return Ok(if of_group {
+                Cond::HasMember(id.clone())
+            } else {
+                Cond::InGroup(id.clone())
+            });
+        }
+        Filter::Present(path)
+            if path.urn.is_none()
                 && path.sub.is_none()
                 && path.attr.eq_ignore_ascii_case("value") =>
-            {
-                Some(if is_members {
-                    Cond::HasMember(id.clone())
-                } else {
-                    Cond::InGroup(id.clone())
-                })
-            }
-            Filter::Present(path) if path.attr.eq_ignore_ascii_case("value") => {
-                Some(if is_members {
-                    Cond::HasMembers
-                } else {
-                    Cond::InAnyGroup
-                })
-            }
-            Filter::Or(a, b) => Some(Cond::Or(
-                Box::new(walk(a, is_members)?),
-                Box::new(walk(b, is_members)?),
-            )),
-            Filter::And(a, b) => Some(Cond::And(
-                Box::new(walk(a, is_members)?),
-                Box::new(walk(b, is_members)?),
-            )),
-            Filter::Not(a) => Some(Cond::not(walk(a, is_members)?)),
-            _ => None,
+        {
+            return Ok(if of_group {
+                Cond::HasMembers
+            } else {
+                Cond::InAnyGroup
+            });
         }
+        _ => {}
     }
-    walk(inner, is_members).map(Some).ok_or_else(|| {
-        ScimError::invalid_filter(format!(
-            "invalid filter: '{}' can be filtered by 'value' with eq and pr",
-            r.attr.name
-        ))
+    let cond = resolve_inner(r.attr, inner, &|sub: &Attribute, path: &AttrPath| {
+        if sub.name == "value" {
+            Ok(Field::MemberValue)
+        } else {
+            Err(unsupported(
+                path,
+                "memberships can be filtered by 'value' only",
+            ))
+        }
+    })?;
+    Ok(Cond::Membership {
+        of_group,
+        cond: Box::new(cond),
     })
 }
 
+/// `pr` (RFC 7644: a non-empty value; for a complex attribute, a non-empty sub-attribute).
 fn present(rt: &ResourceType, path: &AttrPath) -> ScimResult<Cond> {
     if path.attr.eq_ignore_ascii_case("schemas") && path.urn.is_none() {
         return Ok(Cond::Const(true));
     }
     let r = attr(rt, path)?;
-    if let Some(c) = membership_present(rt, &r) {
-        return Ok(c);
+    if r.is_common() && r.attr.name == "meta" {
+        return Ok(Cond::Const(true));
+    }
+    if is_membership(rt, &r) {
+        let inner = Filter::Present(AttrPath::simple(r.sub.map_or("value", |s| s.name)));
+        return membership(rt, &r, &inner);
     }
     if let Some(col) = column(rt, &r) {
         return Ok(Cond::Present(Field::Column(col)));
     }
-    if r.attr.multi_valued {
-        return Ok(match r.sub {
-            Some(sub) => Cond::Any {
-                array: json_path(&r, None),
-                cond: Box::new(Cond::Present(Field::Elem(elem_path(sub)))),
-            },
-            None => Cond::Present(Field::Json(json_path(&r, None))),
-        });
-    }
-    Ok(Cond::Present(Field::Json(json_path(&r, r.sub))))
-}
-
-fn membership_present(rt: &ResourceType, r: &Resolved) -> Option<Cond> {
-    let value_or_whole = r.sub.is_none_or(|s| s.name == "value");
-    match (rt.kind, r.attr.name) {
-        (ResourceKind::Group, "members") if value_or_whole => Some(Cond::HasMembers),
-        (ResourceKind::User, "groups") if value_or_whole => Some(Cond::InAnyGroup),
-        _ => None,
-    }
+    let any_sub = |mk: &dyn Fn(&Attribute) -> Field| -> Cond {
+        r.attr
+            .sub_attributes
+            .iter()
+            .map(|sub| Cond::Present(mk(sub)))
+            .reduce(|a, b| Cond::Or(Box::new(a), Box::new(b)))
+            .unwrap_or(Cond::Const(false))
+    };
+    Ok(match (r.attr.multi_valued, r.sub, r.attr.is_complex()) {
+        (true, Some(sub), _) => Cond::Any {
+            array: json_path(&r, None),
+            cond: Box::new(Cond::Present(Field::Elem(elem_path(sub)))),
+        },
+        (true, None, true) => Cond::Any {
+            array: json_path(&r, None),
+            cond: Box::new(any_sub(&|sub| Field::Elem(elem_path(sub)))),
+        },
+        (false, None, true) => any_sub(&|sub| Field::Json(json_path(&r, Some(sub)))),
+        (_, sub, _) => Cond::Present(Field::Json(json_path(&r, sub))),
+    })
 }
 
 fn compare(
@@ -313,9 +343,9 @@ fn compare(
                     return Err(unsupported(path, "compare with a string"));
                 };
                 if op != CompareOp::Eq {
-                    return Err(unsupported(path, "'meta.resourceType' supports eq"));
+                    return Err(unsupported(path, "'meta.resourceType' supports eq and ne"));
                 }
-                return Ok(Cond::Const(s.eq_ignore_ascii_case(rt.name)));
+                return Ok(Cond::Const(s == rt.name));
             }
             _ => {
                 return Err(unsupported(
@@ -326,17 +356,13 @@ fn compare(
         }
     }
     // `members.value eq` / `members eq` on groups, `groups.value eq` on users.
-    let membership_attr = matches!(
-        (rt.kind, r.attr.name),
-        (ResourceKind::Group, "members") | (ResourceKind::User, "groups")
-    );
-    if membership_attr {
+    if is_membership(rt, &r) {
         let as_value = Filter::Compare {
             path: AttrPath::simple(r.sub.map_or("value", |s| s.name)),
             op,
             value: value.clone(),
         };
-        return membership(rt, &r, &as_value).map(|c| c.unwrap_or(Cond::Const(false)));
+        return membership(rt, &r, &as_value);
     }
     if r.attr.multi_valued {
         let sub = r
@@ -367,24 +393,29 @@ fn compare(
     })
 }
 
-fn resolve_elem(parent: &Attribute, f: &Filter) -> ScimResult<Cond> {
+/// Resolves the filter inside `attr[…]`; `field` says where each sub-attribute is read.
+fn resolve_inner(
+    parent: &Attribute,
+    f: &Filter,
+    field: &dyn Fn(&Attribute, &AttrPath) -> ScimResult<Field>,
+) -> ScimResult<Cond> {
     Ok(match f {
         Filter::And(a, b) => Cond::And(
-            Box::new(resolve_elem(parent, a)?),
-            Box::new(resolve_elem(parent, b)?),
+            Box::new(resolve_inner(parent, a, field)?),
+            Box::new(resolve_inner(parent, b, field)?),
         ),
         Filter::Or(a, b) => Cond::Or(
-            Box::new(resolve_elem(parent, a)?),
-            Box::new(resolve_elem(parent, b)?),
+            Box::new(resolve_inner(parent, a, field)?),
+            Box::new(resolve_inner(parent, b, field)?),
         ),
-        Filter::Not(a) => Cond::not(resolve_elem(parent, a)?),
+        Filter::Not(a) => Cond::not(resolve_inner(parent, a, field)?),
         Filter::ValuePath { path, .. } => {
             return Err(unsupported(path, "value filters cannot be nested"));
         }
-        Filter::Present(path) => Cond::Present(Field::Elem(elem_path(sub_of(parent, path)?))),
+        Filter::Present(path) => Cond::Present(field(sub_of(parent, path)?, path)?),
         Filter::Compare { path, op, value } => {
             let sub = sub_of(parent, path)?;
-            let field = Field::Elem(elem_path(sub));
+            let field = field(sub, path)?;
             match (op, value) {
                 (CompareOp::Eq, CompValue::Null) => Cond::not(Cond::Present(field)),
                 (CompareOp::Ne, CompValue::Null) => Cond::Present(field),

@@ -6,7 +6,7 @@ use crate::error::{ScimError, ScimResult};
 use crate::filter::{AttrPath, CompValue, CompareOp, Filter};
 use crate::resolve::{get_ci, resolve_attr};
 use crate::resource::{fold, parse_datetime};
-use crate::schema::{AttrType, Attribute, ResourceType};
+use crate::schema::{AttrType, Attribute, ResourceKind, ResourceType};
 use serde_json::{Map, Value};
 
 /// A comparison value converted to the attribute's type; strings of case-insensitive
@@ -135,10 +135,33 @@ pub enum Scope<'a> {
 }
 
 /// The attribute a path ends at, and the values it selects in `obj`.
+/// `groups` of a user and `members` of a group live in their own table: stores filter them by
+/// `value` (the id) only, so this evaluator accepts exactly that too.
+fn is_membership(rt: &ResourceType, r: &crate::resolve::Resolved) -> bool {
+    r.extension.is_none()
+        && matches!(
+            (rt.kind, r.attr.name),
+            (ResourceKind::User, "groups") | (ResourceKind::Group, "members")
+        )
+}
+
+fn only_value(path: &AttrPath, name: &str) -> ScimResult<()> {
+    if name.eq_ignore_ascii_case("value") {
+        Ok(())
+    } else {
+        Err(ScimError::invalid_filter(format!(
+            "invalid filter: '{path}' can be filtered by 'value' only"
+        )))
+    }
+}
+
+/// The attribute a path ends at, and the values it selects in `obj`. For presence
+/// (`for_presence`), a multi-valued complex attribute is itself tested, not its `value`.
 fn select<'v>(
     scope: Scope<'_>,
     path: &AttrPath,
     obj: &'v Map<String, Value>,
+    for_presence: bool,
 ) -> ScimResult<(Attribute, Vec<&'v Value>)> {
     let unknown =
         || ScimError::invalid_filter(format!("invalid filter: unknown attribute '{path}'"));
@@ -160,12 +183,18 @@ fn select<'v>(
             }
             let r = resolve_attr(rt, path).ok_or_else(unknown)?;
             if r.is_common()
+                && !for_presence
                 && r.attr.name == "meta"
                 && matches!(r.sub.map(|s| s.name), Some("version" | "location"))
             {
                 return Err(ScimError::invalid_filter(format!(
                     "invalid filter: filtering on '{path}' is not supported"
                 )));
+            }
+            if is_membership(rt, &r)
+                && let Some(sub) = r.sub
+            {
+                only_value(path, sub.name)?;
             }
             let container = crate::resolve::container(obj, &r);
             let top = container.and_then(|c| get_ci(c, r.attr.name));
@@ -176,7 +205,7 @@ fn select<'v>(
             };
             // `emails co "x"`: a multi-valued complex attribute compares its `value`.
             let sub = r.sub.or_else(|| {
-                if r.attr.multi_valued && r.attr.is_complex() {
+                if r.attr.multi_valued && r.attr.is_complex() && !for_presence {
                     r.attr.sub("value")
                 } else {
                     None
@@ -204,11 +233,21 @@ pub fn matches(scope: Scope<'_>, filter: &Filter, obj: &Map<String, Value>) -> S
         Filter::Or(a, b) => matches(scope, a, obj)? || matches(scope, b, obj)?,
         Filter::Not(f) => !matches(scope, f, obj)?,
         Filter::Present(path) => {
-            let (_, values) = select(scope, path, obj)?;
+            let (_, values) = select(scope, path, obj, true)?;
             values.into_iter().any(is_present)
         }
         Filter::Compare { path, op, value } => {
-            let (leaf, values) = select(scope, path, obj)?;
+            if let Scope::Resource(rt) = scope
+                && let Some(r) = resolve_attr(rt, path)
+                && r.is_common()
+                && r.sub.is_some_and(|s| s.name == "resourceType")
+                && !matches!(op, CompareOp::Eq | CompareOp::Ne)
+            {
+                return Err(ScimError::invalid_filter(format!(
+                    "invalid filter: '{path}' supports eq and ne"
+                )));
+            }
+            let (leaf, values) = select(scope, path, obj, *value == CompValue::Null)?;
             if *value == CompValue::Null {
                 let present = values.into_iter().any(is_present);
                 return match op {
@@ -255,6 +294,9 @@ pub fn matches(scope: Scope<'_>, filter: &Filter, obj: &Map<String, Value>) -> S
             };
             // Type-check the inner filter even when there is nothing to test it on.
             check(Scope::Element(r.attr), filter)?;
+            if is_membership(rt, &r) {
+                inner_paths(filter, &mut |p| only_value(p, &p.attr))?;
+            }
             let mut hit = false;
             for e in elements.iter().filter_map(|e| e.as_object()) {
                 if matches(Scope::Element(r.attr), filter, e)? {
@@ -265,6 +307,22 @@ pub fn matches(scope: Scope<'_>, filter: &Filter, obj: &Map<String, Value>) -> S
             hit
         }
     })
+}
+
+/// Calls `f` on every attribute path of a filter.
+fn inner_paths(filter: &Filter, f: &mut dyn FnMut(&AttrPath) -> ScimResult<()>) -> ScimResult<()> {
+    match filter {
+        Filter::And(a, b) | Filter::Or(a, b) => {
+            inner_paths(a, f)?;
+            inner_paths(b, f)
+        }
+        Filter::Not(x) => inner_paths(x, f),
+        Filter::Present(p) | Filter::Compare { path: p, .. } => f(p),
+        Filter::ValuePath { path, filter } => {
+            f(path)?;
+            inner_paths(filter, f)
+        }
+    }
 }
 
 /// Validates every path and operand of `filter` without data, each comparison on its own (so

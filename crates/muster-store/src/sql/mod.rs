@@ -144,6 +144,8 @@ pub fn emit_cond<D: Dialect>(sql: &mut Sql<D>, cond: &Cond) {
     emit(sql, cond, None);
 }
 
+/// `elem`: inside [`Cond::Any`] the alias of the current element; inside
+/// [`Cond::Membership`] the membership column holding the other side's id.
 fn emit<D: Dialect>(sql: &mut Sql<D>, cond: &Cond, elem: Option<&str>) {
     match cond {
         Cond::Const(true) => {
@@ -197,8 +199,24 @@ fn emit<D: Dialect>(sql: &mut Sql<D>, cond: &Cond, elem: Option<&str>) {
                     );
                     sql.push(", '') <> ''");
                 }
+                Field::MemberValue => {
+                    let c = elem.unwrap_or("m.member_id");
+                    sql.push(&format!("{c} IS NOT NULL"));
+                }
             }
             sql.push("), ").push(D::FALSE).push(")");
+        }
+        Cond::Membership { of_group, cond } => {
+            let (own, other) = if *of_group {
+                ("m.group_id", "m.member_id")
+            } else {
+                ("m.member_id", "m.group_id")
+            };
+            sql.push(&format!(
+                "EXISTS (SELECT 1 FROM group_members m WHERE m.tenant_id = r.tenant_id AND {own} = r.id AND "
+            ));
+            emit(sql, cond, Some(other));
+            sql.push(")");
         }
         Cond::Any { array, cond } => {
             let alias = sql.next_alias();
@@ -232,8 +250,8 @@ fn operand_bind(value: &Operand) -> Bind {
         Operand::Str(s) => Bind::Text(s.clone()),
         Operand::Num(n) => Bind::Real(*n),
         Operand::Bool(b) => Bind::Int(i64::from(*b)),
-        // Promoted dates are written by format_datetime, so they compare as text; JSON dates
-        // too when the client sent UTC with the same precision.
+        // Promoted dates are written by format_datetime, so they compare as text (see
+        // `compare` for operands finer than a millisecond).
         Operand::Date(d) => Bind::Text(format_datetime(*d)),
     }
 }
@@ -250,7 +268,24 @@ fn lhs<D: Dialect>(sql: &mut Sql<D>, field: &Field, elem: Option<&str>) {
             let alias = elem.unwrap_or("e");
             D::json_scalar(sql, &format!("{alias}.value"), segments, *ty)
         }
+        Field::MemberValue => {
+            sql.push(elem.unwrap_or("m.member_id"));
+        }
     }
+}
+
+/// The smallest string greater than every string that starts with `prefix`, when there is one
+/// (the prefix with its last character incremented).
+fn prefix_upper_bound(prefix: &str) -> Option<String> {
+    let mut chars: Vec<char> = prefix.chars().collect();
+    while let Some(last) = chars.pop() {
+        let next = (last as u32 + 1..=char::MAX as u32).find_map(char::from_u32);
+        if let Some(n) = next {
+            chars.push(n);
+            return Some(chars.into_iter().collect());
+        }
+    }
+    None
 }
 
 fn compare<D: Dialect>(
@@ -273,10 +308,29 @@ fn compare<D: Dialect>(
             lhs(sql, field, elem);
             sql.push(" >= ");
             sql.text(s.clone());
-            sql.push(" AND ");
+            if let Some(upper) = prefix_upper_bound(s) {
+                sql.push(" AND ");
+                lhs(sql, field, elem);
+                sql.push(" < ");
+                sql.text(upper);
+            }
+        }
+        (op, Operand::Date(d)) if d.nanosecond() % 1_000_000 != 0 => {
+            // Stored dates have millisecond precision; an operand between two milliseconds
+            // equals none, and orders like the next millisecond up.
+            let up =
+                *d + time::Duration::nanoseconds(i64::from(1_000_000 - d.nanosecond() % 1_000_000));
+            let (sym, bound) = match op {
+                CompareOp::Gt | CompareOp::Ge => (">=", up),
+                CompareOp::Lt | CompareOp::Le => ("<", up),
+                _ => {
+                    sql.push("1 = 0");
+                    return;
+                }
+            };
             lhs(sql, field, elem);
-            sql.push(" < ");
-            sql.text(format!("{s}\u{10FFFF}"));
+            sql.push(&format!(" {sym} "));
+            sql.bind(Bind::Text(format_datetime(bound)));
         }
         (CompareOp::Ew, Operand::Str(s)) => {
             if s.is_empty() {
