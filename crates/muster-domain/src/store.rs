@@ -2,7 +2,7 @@
 //! can sit beside SQLite without touching them.
 
 use crate::model::{
-    Load, Mode, NewResource, NewToken, Stored, Tenant, TenantId, TokenInfo, Update,
+    Load, MemberRef, Mode, NewResource, NewToken, Stored, Tenant, TenantId, TokenInfo, Update,
 };
 use crate::query::{Cond, SortKey};
 use async_trait::async_trait;
@@ -67,6 +67,9 @@ pub trait Store: Send + Sync + 'static {
     /// Whether the store answers and its schema is current (readiness).
     async fn ready(&self) -> bool;
 
+    /// Writes a consistent copy of the whole store to `path`, while it serves (SQLite).
+    async fn backup(&self, path: &str) -> StoreResult<()>;
+
     /// Connection pools: (name, open connections, idle connections), for metrics.
     fn pool_stats(&self) -> Vec<(&'static str, u32, u32)>;
 
@@ -88,6 +91,32 @@ pub trait Store: Send + Sync + 'static {
         kind: ResourceKind,
         new: NewResource,
     ) -> StoreResult<Stored>;
+
+    /// Tokens with their hashes, for export (never the secrets, which are not stored).
+    async fn export_tokens(&self, tenant: &TenantId) -> StoreResult<Vec<(TokenInfo, [u8; 32])>>;
+    /// Restores a tenant with its id (export/import between stores).
+    async fn import_tenant(&self, tenant: &Tenant) -> StoreResult<()>;
+    async fn import_token(
+        &self,
+        token: &TokenInfo,
+        hash: &[u8; 32],
+        revoked_at: Option<&str>,
+    ) -> StoreResult<()>;
+    /// Restores a resource with its id, timestamps and version, so IdP links stay valid.
+    async fn import_resource(
+        &self,
+        t: &TenantId,
+        kind: ResourceKind,
+        s: &Stored,
+    ) -> StoreResult<()>;
+    /// Restores a group's memberships (after every resource is in).
+    async fn import_members(
+        &self,
+        t: &TenantId,
+        group: &str,
+        members: &[MemberRef],
+    ) -> StoreResult<()>;
+
     async fn get(
         &self,
         t: &TenantId,

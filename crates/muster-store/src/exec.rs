@@ -104,6 +104,8 @@ pub trait Backend: Send + Sync + 'static {
     async fn read(&self) -> StoreResult<Box<dyn Conn<Self::D>>>;
     /// A transaction that holds the engine's write lock (SQLite) or takes row locks (`FOR UPDATE`).
     async fn write(&self) -> StoreResult<Box<dyn Conn<Self::D>>>;
+    /// A consistent copy of the database in a new file.
+    async fn backup(&self, path: &str) -> StoreResult<()>;
     /// (name, open connections, idle connections) per pool.
     fn pool_stats(&self) -> Vec<(&'static str, u32, u32)>;
     /// Runs a multi-statement migration script in a transaction.

@@ -173,6 +173,12 @@ impl Backend for PgBackend {
         Ok(Box::new(Tx(self.pool.begin().await.map_err(internal)?)))
     }
 
+    async fn backup(&self, _path: &str) -> StoreResult<()> {
+        Err(internal(
+            "back up PostgreSQL with pg_dump or its continuous archiving",
+        ))
+    }
+
     fn pool_stats(&self) -> Vec<(&'static str, u32, u32)> {
         vec![("postgres", self.pool.size(), self.pool.num_idle() as u32)]
     }

@@ -461,6 +461,10 @@ impl<B: Backend> Store for SqlStore<B> {
         self.backend.pool_stats()
     }
 
+    async fn backup(&self, path: &str) -> StoreResult<()> {
+        self.backend.backup(path).await
+    }
+
     async fn create_tenant(&self, name: &str, mode: Mode) -> StoreResult<Tenant> {
         let t = Tenant {
             id: TenantId(uuid::Uuid::new_v4().to_string()),
@@ -658,6 +662,146 @@ impl<B: Backend> Store for SqlStore<B> {
             members: None,
             groups: None,
         })
+    }
+
+    async fn export_tokens(&self, tenant: &TenantId) -> StoreResult<Vec<(TokenInfo, [u8; 32])>> {
+        let mut conn = self.backend.read().await?;
+        let mut sql = S::<B>::new(&format!(
+            "SELECT {TOKEN_COLUMNS}, k.token_hash FROM api_tokens k WHERE k.tenant_id = "
+        ));
+        sql.text(tenant.0.clone()).push(" ORDER BY k.created");
+        let mut types = TOKEN_TYPES.to_vec();
+        types.push(Ty::Bytes);
+        let mut out = Vec::new();
+        for mut row in conn.rows(&sql, &types).await? {
+            let hash: [u8; 32] = row
+                .bytes(6)?
+                .try_into()
+                .map_err(|_| internal("bad token hash"))?;
+            out.push((token_row(&mut row)?, hash));
+        }
+        Ok(out)
+    }
+
+    async fn import_tenant(&self, t: &Tenant) -> StoreResult<()> {
+        let mut conn = self.backend.write().await?;
+        let mut sql =
+            S::<B>::new("INSERT INTO tenants (id, name, name_norm, mode, created) VALUES (");
+        sql.text(t.id.0.clone())
+            .push(", ")
+            .text(t.name.clone())
+            .push(", ")
+            .text(fold(&t.name))
+            .push(", ");
+        sql.text(t.mode.as_str())
+            .push(", ")
+            .text(t.created.clone())
+            .push(")");
+        conn.exec(&sql).await.map_err(conflict_on("name"))?;
+        conn.commit().await?;
+        Ok(())
+    }
+
+    async fn import_token(
+        &self,
+        k: &TokenInfo,
+        hash: &[u8; 32],
+        revoked_at: Option<&str>,
+    ) -> StoreResult<()> {
+        let mut conn = self.backend.write().await?;
+        let mut sql = S::<B>::new(
+            "INSERT INTO api_tokens (id, tenant_id, token_hash, prefix, created, last_used, revoked_at) VALUES (",
+        );
+        sql.text(k.id.clone())
+            .push(", ")
+            .text(k.tenant_id.0.clone())
+            .push(", ")
+            .bind(Bind::Bytes(hash.to_vec()));
+        sql.push(", ")
+            .text(k.prefix.clone())
+            .push(", ")
+            .text(k.created.clone())
+            .push(", ");
+        sql.bind(Bind::OptText(k.last_used.clone()))
+            .push(", ")
+            .bind(Bind::OptText(revoked_at.map(str::to_string)))
+            .push(")");
+        conn.exec(&sql).await.map_err(conflict_on("token"))?;
+        conn.commit().await?;
+        Ok(())
+    }
+
+    async fn import_resource(
+        &self,
+        t: &TenantId,
+        kind: ResourceKind,
+        r: &Stored,
+    ) -> StoreResult<()> {
+        let p = promote(kind, &r.data)?;
+        let mut sql = match kind {
+            ResourceKind::User => {
+                let mut s = S::<B>::new(
+                    "INSERT INTO users (tenant_id, id, user_name, name_norm, external_id, active, display, data, search, created, last_modified, version) VALUES (",
+                );
+                s.text(t.0.clone())
+                    .push(", ")
+                    .text(r.id.clone())
+                    .push(", ")
+                    .text(p.name)
+                    .push(", ")
+                    .text(p.name_norm);
+                s.push(", ")
+                    .bind(Bind::OptText(p.external_id))
+                    .push(", ")
+                    .bind(Bind::OptInt(p.active.map(i64::from)));
+                s.push(", ").text(p.display);
+                s
+            }
+            ResourceKind::Group => {
+                let mut s = S::<B>::new(
+                    "INSERT INTO groups (tenant_id, id, display_name, name_norm, external_id, data, search, created, last_modified, version) VALUES (",
+                );
+                s.text(t.0.clone())
+                    .push(", ")
+                    .text(r.id.clone())
+                    .push(", ")
+                    .text(p.name)
+                    .push(", ")
+                    .text(p.name_norm);
+                s.push(", ").bind(Bind::OptText(p.external_id));
+                s
+            }
+        };
+        sql.push(", ")
+            .text(p.data)
+            .push(", ")
+            .json(p.search)
+            .push(", ")
+            .text(r.created.clone())
+            .push(", ");
+        sql.text(r.last_modified.clone())
+            .push(", ")
+            .int(r.version)
+            .push(")");
+        let mut conn = self.backend.write().await?;
+        conn.exec(&sql)
+            .await
+            .map_err(conflict_on(name_field(kind)))?;
+        conn.commit().await?;
+        Ok(())
+    }
+
+    async fn import_members(
+        &self,
+        t: &TenantId,
+        group: &str,
+        members: &[MemberRef],
+    ) -> StoreResult<()> {
+        let ids: Vec<String> = members.iter().map(|m| m.id.clone()).collect();
+        let mut conn = self.backend.write().await?;
+        add_members::<B>(&mut conn, t, group, &ids).await?;
+        conn.commit().await?;
+        Ok(())
     }
 
     async fn get(

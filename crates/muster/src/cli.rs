@@ -59,6 +59,21 @@ pub enum Cmd {
     /// Manage SCIM tokens
     #[command(subcommand)]
     Token(TokenCmd),
+    /// Write one tenant (settings, token hashes, users, groups, memberships) as JSON lines to stdout
+    Export {
+        #[arg(long)]
+        tenant: String,
+    },
+    /// Read a tenant written by `muster export` (from FILE or stdin) into this store
+    Import {
+        /// The export file [default: stdin]
+        file: Option<PathBuf>,
+        /// Import under another tenant name
+        #[arg(long)]
+        tenant: Option<String>,
+    },
+    /// Copy the SQLite database to FILE, consistently, while the server runs
+    Backup { file: PathBuf },
 }
 
 #[derive(Subcommand, Debug)]
@@ -222,6 +237,31 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                     k.last_used.as_deref().unwrap_or("never")
                 )?;
             }
+        }
+        Cmd::Export { tenant } => {
+            let (u, g, m) = crate::transfer::export(store.as_ref(), &tenant, &mut out).await?;
+            eprintln!("exported tenant '{tenant}': {u} users, {g} groups, {m} memberships");
+        }
+        Cmd::Import { file, tenant } => {
+            let mut input: Box<dyn std::io::BufRead> = match &file {
+                Some(f) => Box::new(std::io::BufReader::new(
+                    std::fs::File::open(f).with_context(|| format!("opening {}", f.display()))?,
+                )),
+                None => Box::new(std::io::stdin().lock()),
+            };
+            let (name, u, g, m) =
+                crate::transfer::import(store.as_ref(), &mut input, tenant.as_deref()).await?;
+            writeln!(
+                out,
+                "imported tenant '{name}': {u} users, {g} groups, {m} memberships"
+            )?;
+        }
+        Cmd::Backup { file } => {
+            let Location::Sqlite(_) = location else {
+                bail!("backup copies the SQLite store; back up PostgreSQL with pg_dump");
+            };
+            store.backup(&file.to_string_lossy()).await?;
+            writeln!(out, "backed up to {}", file.display())?;
         }
         Cmd::Token(TokenCmd::Revoke { id }) => {
             if !store.revoke_token(&id).await? {

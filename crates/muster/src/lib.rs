@@ -7,3 +7,4 @@ pub mod server;
 pub mod state;
 pub mod storage;
 pub mod telemetry;
+pub mod transfer;

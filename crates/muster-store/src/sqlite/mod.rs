@@ -137,6 +137,22 @@ impl Backend for SqliteBackend {
             .map_err(internal)?)))
     }
 
+    /// `VACUUM INTO`: an online, transactionally consistent copy (readers and writers go on).
+    async fn backup(&self, path: &str) -> StoreResult<()> {
+        if Path::new(path).exists() {
+            return Err(internal(format!(
+                "{path} already exists; backups never overwrite"
+            )));
+        }
+        let mut conn = self.writer.acquire().await.map_err(internal)?;
+        sqlx::query("VACUUM INTO ?")
+            .bind(path)
+            .execute(&mut *conn)
+            .await
+            .map_err(internal)?;
+        Ok(())
+    }
+
     fn pool_stats(&self) -> Vec<(&'static str, u32, u32)> {
         let stat = |p: &SqlitePool| (p.size(), p.num_idle() as u32);
         let (ws, wi) = stat(&self.writer);

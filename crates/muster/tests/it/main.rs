@@ -21,5 +21,6 @@ mod ops;
 mod patch;
 mod projection;
 mod smoke;
+mod transfer;
 mod users;
 mod versioning;
