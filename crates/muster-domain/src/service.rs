@@ -91,6 +91,20 @@ pub fn parse_if_match(v: Option<&str>) -> Option<Vec<i64>> {
     )
 }
 
+/// Runs a store write again (up to 5 times) when the engine aborted it as a serialization
+/// conflict, as distributed SQL engines do under contention.
+macro_rules! retrying {
+    ($call:expr) => {{
+        let mut attempt = 0;
+        loop {
+            match $call.await {
+                Err(StoreError::Busy) if attempt < 4 => attempt += 1,
+                other => break other,
+            }
+        }
+    }};
+}
+
 fn kind_name(kind: ResourceKind) -> &'static str {
     ResourceType::of(kind).name
 }
@@ -125,6 +139,7 @@ impl Scim {
                 ))
             }
             StoreError::Scim(e) => e,
+            StoreError::Busy => ScimError::new(503, None, "the store is busy with conflicting changes; retry"),
             StoreError::Internal(msg) => {
                 tracing::error!(error = %msg, "store failure");
                 ScimError::internal()
@@ -233,18 +248,15 @@ impl Scim {
         let ids = member_ids(&members)?;
         let has_members = !ids.is_empty();
         let t = &ctx.tenant.id;
-        let mut stored = self
-            .store
-            .create(
-                t,
-                kind,
-                NewResource {
-                    data: data.clone(),
-                    members: ids,
-                },
-            )
-            .await
-            .map_err(|e| self.map_err(kind, "", e, Some(&data)))?;
+        let mut stored = retrying!(self.store.create(
+            t,
+            kind,
+            NewResource {
+                data: data.clone(),
+                members: ids.clone(),
+            },
+        ))
+        .map_err(|e| self.map_err(kind, "", e, Some(&data)))?;
         let load = Self::load_for(kind, proj);
         if has_members && load.members {
             stored = self
@@ -296,18 +308,16 @@ impl Scim {
                 members: changes.clone(),
             })
         };
-        let s = self
-            .store
-            .update(
-                &ctx.tenant.id,
-                kind,
-                id,
-                parse_if_match(if_match).as_deref(),
-                Self::load_for(kind, proj),
-                &mut mutate,
-            )
-            .await
-            .map_err(|e| self.map_err(kind, id, e, Some(&data)))?;
+        let if_match = parse_if_match(if_match);
+        let s = retrying!(self.store.update(
+            &ctx.tenant.id,
+            kind,
+            id,
+            if_match.as_deref(),
+            Self::load_for(kind, proj),
+            &mut mutate,
+        ))
+        .map_err(|e| self.map_err(kind, id, e, Some(&data)))?;
         Ok(Self::render(ctx, kind, &s, proj))
     }
 
@@ -339,17 +349,15 @@ impl Scim {
             })
         };
         let load = proj.map(|p| Self::load_for(kind, p)).unwrap_or_default();
-        let result = self
-            .store
-            .update(
-                &ctx.tenant.id,
-                kind,
-                id,
-                parse_if_match(if_match).as_deref(),
-                load,
-                &mut mutate,
-            )
-            .await;
+        let if_match = parse_if_match(if_match);
+        let result = retrying!(self.store.update(
+            &ctx.tenant.id,
+            kind,
+            id,
+            if_match.as_deref(),
+            load,
+            &mut mutate,
+        ));
         let s = result.map_err(|e| self.map_err(kind, id, e, patched_data.as_ref()))?;
         let default = Projection::default();
         Ok(Self::render(ctx, kind, &s, proj.unwrap_or(&default)))
@@ -362,14 +370,8 @@ impl Scim {
         id: &str,
         if_match: Option<&str>,
     ) -> ScimResult<()> {
-        self.store
-            .delete(
-                &ctx.tenant.id,
-                kind,
-                id,
-                parse_if_match(if_match).as_deref(),
-            )
-            .await
+        let if_match = parse_if_match(if_match);
+        retrying!(self.store.delete(&ctx.tenant.id, kind, id, if_match.as_deref()))
             .map_err(|e| self.map_err(kind, id, e, None))
     }
 

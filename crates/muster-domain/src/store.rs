@@ -22,6 +22,10 @@ pub enum StoreError {
     /// A client error decided inside the transaction (bad member id, PATCH refusal).
     #[error("{0}")]
     Scim(ScimError),
+    /// The engine aborted the transaction to keep it serialisable (SQLSTATE 40001, deadlock):
+    /// running it again is safe.
+    #[error("serialization conflict; retry")]
+    Busy,
     #[error("store: {0}")]
     Internal(String),
 }

@@ -72,6 +72,8 @@ impl Row {
 pub enum ExecError {
     /// A unique constraint refused the write.
     Unique,
+    /// A serialization failure or deadlock: the transaction may simply run again.
+    Retry,
     Other(String),
 }
 
@@ -79,6 +81,7 @@ impl From<ExecError> for StoreError {
     fn from(e: ExecError) -> Self {
         match e {
             ExecError::Unique => StoreError::Internal("unexpected unique violation".into()),
+            ExecError::Retry => StoreError::Busy,
             ExecError::Other(m) => StoreError::Internal(m),
         }
     }
@@ -144,6 +147,7 @@ macro_rules! decode_row {
 pub fn exec_error(e: sqlx::Error) -> ExecError {
     match &e {
         sqlx::Error::Database(d) if d.is_unique_violation() => ExecError::Unique,
+        sqlx::Error::Database(d) if matches!(d.code().as_deref(), Some("40001" | "40P01")) => ExecError::Retry,
         _ => ExecError::Other(e.to_string()),
     }
 }
