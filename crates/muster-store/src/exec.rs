@@ -147,7 +147,9 @@ macro_rules! decode_row {
 pub fn exec_error(e: sqlx::Error) -> ExecError {
     match &e {
         sqlx::Error::Database(d) if d.is_unique_violation() => ExecError::Unique,
-        sqlx::Error::Database(d) if matches!(d.code().as_deref(), Some("40001" | "40P01")) => ExecError::Retry,
+        sqlx::Error::Database(d) if matches!(d.code().as_deref(), Some("40001" | "40P01")) => {
+            ExecError::Retry
+        }
         _ => ExecError::Other(e.to_string()),
     }
 }

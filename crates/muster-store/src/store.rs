@@ -442,6 +442,52 @@ async fn add_members<B: Backend>(
     Ok(())
 }
 
+/// The INSERT of a resource with its promoted columns (new, or restored by an import).
+fn insert_sql<B: Backend>(
+    t: &TenantId,
+    kind: ResourceKind,
+    id: &str,
+    data: &Map<String, Value>,
+    created: &str,
+    last_modified: &str,
+    version: i64,
+) -> StoreResult<S<B>> {
+    let p = promote(kind, data)?;
+    let mut sql = match kind {
+        ResourceKind::User => S::<B>::new(
+            "INSERT INTO users (tenant_id, id, user_name, name_norm, external_id, active, display, \
+             data, search, created, last_modified, version) VALUES (",
+        ),
+        ResourceKind::Group => S::<B>::new(
+            "INSERT INTO groups (tenant_id, id, display_name, name_norm, external_id, \
+             data, search, created, last_modified, version) VALUES (",
+        ),
+    };
+    sql.text(t.0.clone())
+        .push(", ")
+        .text(id)
+        .push(", ")
+        .text(p.name)
+        .push(", ")
+        .text(p.name_norm);
+    sql.push(", ").bind(Bind::OptText(p.external_id));
+    if kind == ResourceKind::User {
+        sql.push(", ")
+            .bind(Bind::OptInt(p.active.map(i64::from)))
+            .push(", ")
+            .text(p.display);
+    }
+    sql.push(", ")
+        .text(p.data)
+        .push(", ")
+        .json(p.search)
+        .push(", ")
+        .text(created)
+        .push(", ");
+    sql.text(last_modified).push(", ").int(version).push(")");
+    Ok(sql)
+}
+
 #[async_trait]
 impl<B: Backend> Store for SqlStore<B> {
     async fn ready(&self) -> bool {
@@ -602,49 +648,7 @@ impl<B: Backend> Store for SqlStore<B> {
     ) -> StoreResult<Stored> {
         let id = uuid::Uuid::new_v4().to_string();
         let created = now();
-        let p = promote(kind, &new.data)?;
-        let mut sql = match kind {
-            ResourceKind::User => {
-                let mut s = S::<B>::new(
-                    "INSERT INTO users (tenant_id, id, user_name, name_norm, external_id, active, display, data, search, created, last_modified, version) VALUES (",
-                );
-                s.text(t.0.clone())
-                    .push(", ")
-                    .text(id.clone())
-                    .push(", ")
-                    .text(p.name)
-                    .push(", ")
-                    .text(p.name_norm);
-                s.push(", ")
-                    .bind(Bind::OptText(p.external_id))
-                    .push(", ")
-                    .bind(Bind::OptInt(p.active.map(i64::from)));
-                s.push(", ").text(p.display);
-                s
-            }
-            ResourceKind::Group => {
-                let mut s = S::<B>::new(
-                    "INSERT INTO groups (tenant_id, id, display_name, name_norm, external_id, data, search, created, last_modified, version) VALUES (",
-                );
-                s.text(t.0.clone())
-                    .push(", ")
-                    .text(id.clone())
-                    .push(", ")
-                    .text(p.name)
-                    .push(", ")
-                    .text(p.name_norm);
-                s.push(", ").bind(Bind::OptText(p.external_id));
-                s
-            }
-        };
-        sql.push(", ")
-            .text(p.data)
-            .push(", ")
-            .json(p.search)
-            .push(", ")
-            .text(created.clone())
-            .push(", ");
-        sql.text(created.clone()).push(", 1)");
+        let sql = insert_sql::<B>(t, kind, &id, &new.data, &created, &created, 1)?;
         let mut conn = self.backend.write().await?;
         conn.exec(&sql)
             .await
@@ -737,52 +741,15 @@ impl<B: Backend> Store for SqlStore<B> {
         kind: ResourceKind,
         r: &Stored,
     ) -> StoreResult<()> {
-        let p = promote(kind, &r.data)?;
-        let mut sql = match kind {
-            ResourceKind::User => {
-                let mut s = S::<B>::new(
-                    "INSERT INTO users (tenant_id, id, user_name, name_norm, external_id, active, display, data, search, created, last_modified, version) VALUES (",
-                );
-                s.text(t.0.clone())
-                    .push(", ")
-                    .text(r.id.clone())
-                    .push(", ")
-                    .text(p.name)
-                    .push(", ")
-                    .text(p.name_norm);
-                s.push(", ")
-                    .bind(Bind::OptText(p.external_id))
-                    .push(", ")
-                    .bind(Bind::OptInt(p.active.map(i64::from)));
-                s.push(", ").text(p.display);
-                s
-            }
-            ResourceKind::Group => {
-                let mut s = S::<B>::new(
-                    "INSERT INTO groups (tenant_id, id, display_name, name_norm, external_id, data, search, created, last_modified, version) VALUES (",
-                );
-                s.text(t.0.clone())
-                    .push(", ")
-                    .text(r.id.clone())
-                    .push(", ")
-                    .text(p.name)
-                    .push(", ")
-                    .text(p.name_norm);
-                s.push(", ").bind(Bind::OptText(p.external_id));
-                s
-            }
-        };
-        sql.push(", ")
-            .text(p.data)
-            .push(", ")
-            .json(p.search)
-            .push(", ")
-            .text(r.created.clone())
-            .push(", ");
-        sql.text(r.last_modified.clone())
-            .push(", ")
-            .int(r.version)
-            .push(")");
+        let sql = insert_sql::<B>(
+            t,
+            kind,
+            &r.id,
+            &r.data,
+            &r.created,
+            &r.last_modified,
+            r.version,
+        )?;
         let mut conn = self.backend.write().await?;
         conn.exec(&sql)
             .await
