@@ -198,6 +198,7 @@ async fn run(which: Which, a: RunArgs) -> anyhow::Result<()> {
         a.server_pid,
     );
     let t0 = Instant::now();
+    let load_start = report::loadavg();
     ctx.mark_rss("start");
     ctx.baseline().await?;
     let has = |w: Which| which == w || which == Which::All;
@@ -241,6 +242,7 @@ async fn run(which: Which, a: RunArgs) -> anyhow::Result<()> {
         baseline: ctx.baseline.clone(),
         rows: ctx.rows.clone(),
         rss: ctx.rss.clone(),
+        loadavg: vec![load_start, report::loadavg()],
     };
     let mut out = std::io::stdout().lock();
     write!(out, "{}", report::table(&report))?;

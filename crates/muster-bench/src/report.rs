@@ -30,6 +30,9 @@ pub struct Row {
     /// This tool's own CPU time per operation (it shares the machine with the server).
     #[serde(default)]
     pub client_cpu_ms_per_op: Option<f64>,
+    /// CPU used meanwhile by every other process (cores; a database server, or a disturbance).
+    #[serde(default)]
+    pub other_cpu_cores: Option<f64>,
 }
 
 #[derive(Serialize, Deserialize, Clone, Debug)]
@@ -67,6 +70,9 @@ pub struct RunReport {
     pub baseline: Option<Row>,
     pub rows: Vec<Row>,
     pub rss: Vec<RssPoint>,
+    /// `/proc/loadavg` when the run started and ended.
+    #[serde(default)]
+    pub loadavg: Vec<String>,
 }
 
 fn ms(us: u64) -> f64 {
@@ -138,6 +144,33 @@ pub fn rss_kb(pid: u32) -> Option<u64> {
         .ok()
 }
 
+/// Busy CPU time of the whole machine (all cores), in milliseconds.
+pub fn machine_cpu_ms() -> Option<f64> {
+    let s = std::fs::read_to_string("/proc/stat").ok()?;
+    let f: Vec<u64> = s
+        .lines()
+        .next()?
+        .split_whitespace()
+        .skip(1)
+        .filter_map(|v| v.parse().ok())
+        .collect();
+    // user nice system idle iowait irq softirq steal: all but idle and iowait are busy.
+    let busy: u64 = f
+        .iter()
+        .take(8)
+        .enumerate()
+        .filter(|(i, _)| *i != 3 && *i != 4)
+        .map(|(_, v)| v)
+        .sum();
+    Some(busy as f64 * 10.0)
+}
+
+pub fn loadavg() -> String {
+    std::fs::read_to_string("/proc/loadavg")
+        .map(|s| s.split_whitespace().take(3).collect::<Vec<_>>().join(" "))
+        .unwrap_or_default()
+}
+
 /// User + system CPU time of a process (`"self"` for this one), in milliseconds.
 pub fn cpu_ms(pid: &str) -> Option<f64> {
     let s = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
@@ -191,7 +224,7 @@ pub fn table(r: &RunReport) -> String {
         .max(10);
     let _ = writeln!(
         out,
-        "{} | {:>8} | {:>6} | {:>9} | {:>8} | {:>8} | {:>8} | {:>7} | {:>8}",
+        "{} | {:>8} | {:>6} | {:>9} | {:>8} | {:>8} | {:>8} | {:>7} | {:>8} | {:>6}",
         pad("workload", w),
         "ops",
         "errors",
@@ -200,20 +233,30 @@ pub fn table(r: &RunReport) -> String {
         "p99 ms",
         "max ms",
         "of base",
-        "srv cpu"
+        "srv cpu",
+        "other"
     );
-    let _ = writeln!(out, "{}", "-".repeat(w + 92));
+    let _ = writeln!(out, "{}", "-".repeat(w + 103));
     for x in &r.rows {
+        let comparable = matches!(
+            x.workload.as_str(),
+            "create" | "lookup" | "get" | "group-read"
+        );
         let ratio = base
+            .filter(|_| comparable)
             .map(|b| format!("{:.1}%", 100.0 * x.throughput / b))
             .unwrap_or_default();
         let cpu = x
             .server_cpu_ms_per_op
             .map(|c| format!("{c:.3}"))
             .unwrap_or_default();
+        let other = x
+            .other_cpu_cores
+            .map(|c| format!("{c:.2}"))
+            .unwrap_or_default();
         let _ = writeln!(
             out,
-            "{} | {:>8} | {:>6} | {:>9} | {:>8} | {:>8} | {:>8} | {:>7} | {:>8}",
+            "{} | {:>8} | {:>6} | {:>9} | {:>8} | {:>8} | {:>8} | {:>7} | {:>8} | {:>6}",
             pad(&x.name, w),
             x.requests,
             x.errors,
@@ -222,7 +265,8 @@ pub fn table(r: &RunReport) -> String {
             fmt_num(x.p99_ms),
             fmt_num(x.max_ms),
             ratio,
-            cpu
+            cpu,
+            other
         );
     }
     for x in &r.rows {
@@ -243,7 +287,17 @@ pub fn table(r: &RunReport) -> String {
             .collect();
         let _ = writeln!(out, "server RSS after each phase: {}", rss.join(", "));
     }
-    let _ = writeln!(out, "total {:.1} s", r.total_seconds);
+    let _ = writeln!(
+        out,
+        "total {:.1} s; load average at start and end: {}",
+        r.total_seconds,
+        r.loadavg.join(" / ")
+    );
+    let _ = writeln!(
+        out,
+        "(ops/s of a list row = 1 / mean page latency, one request at a time; srv cpu = server CPU ms per op; \
+         other = cores used by other processes meanwhile)"
+    );
     out
 }
 

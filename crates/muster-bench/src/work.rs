@@ -2,7 +2,7 @@
 
 use crate::api::{Api, enc, filter_eq};
 use crate::pool::{self, Measured, hist, micros, mix};
-use crate::report::{Row, RssPoint, Sizes, cpu_ms, rss_kb};
+use crate::report::{Row, RssPoint, Sizes, cpu_ms, machine_cpu_ms, rss_kb};
 use anyhow::{Context, anyhow, bail};
 use serde::Deserialize;
 use serde_json::{Value, json};
@@ -126,6 +126,8 @@ fn size_label(n: u64) -> String {
 struct Cpu {
     server: Option<f64>,
     client: Option<f64>,
+    machine: Option<f64>,
+    at: Instant,
 }
 
 pub struct Ctx {
@@ -189,6 +191,8 @@ impl Ctx {
         Cpu {
             server: self.pid.and_then(|p| cpu_ms(&p.to_string())),
             client: cpu_ms("self"),
+            machine: machine_cpu_ms(),
+            at: Instant::now(),
         }
     }
 
@@ -198,6 +202,14 @@ impl Ctx {
         let per = |a: Option<f64>, b: Option<f64>| Some((b? - a?) / n);
         row.server_cpu_ms_per_op = per(before.server, after.server);
         row.client_cpu_ms_per_op = per(before.client, after.client);
+        let wall = after.at.duration_since(before.at).as_secs_f64() * 1000.0;
+        let d = |a: Option<f64>, b: Option<f64>| Some(b? - a?);
+        row.other_cpu_cores = (|| {
+            let other = d(before.machine, after.machine)?
+                - d(before.client, after.client)?
+                - d(before.server, after.server).unwrap_or(0.0);
+            (wall > 0.0).then_some((other / wall).max(0.0))
+        })();
         self.say(&format!(
             "{}: {} ops, {} errors, {:.0} ops/s, p50 {:.2} ms, p99 {:.2} ms",
             row.name, row.requests, row.errors, row.throughput, row.p50_ms, row.p99_ms

@@ -139,7 +139,11 @@ impl Scim {
                 ))
             }
             StoreError::Scim(e) => e,
-            StoreError::Busy => ScimError::new(503, None, "the store is busy with conflicting changes; retry"),
+            StoreError::Busy => ScimError::new(
+                503,
+                None,
+                "the store is busy with conflicting changes; retry",
+            ),
             StoreError::Internal(msg) => {
                 tracing::error!(error = %msg, "store failure");
                 ScimError::internal()
@@ -371,8 +375,11 @@ impl Scim {
         if_match: Option<&str>,
     ) -> ScimResult<()> {
         let if_match = parse_if_match(if_match);
-        retrying!(self.store.delete(&ctx.tenant.id, kind, id, if_match.as_deref()))
-            .map_err(|e| self.map_err(kind, id, e, None))
+        retrying!(
+            self.store
+                .delete(&ctx.tenant.id, kind, id, if_match.as_deref())
+        )
+        .map_err(|e| self.map_err(kind, id, e, None))
     }
 
     fn page(&self, p: &ListParams) -> ScimResult<PageReq> {

@@ -27,7 +27,7 @@ pub(crate) fn promote(kind: ResourceKind, data: &Map<String, Value>) -> StoreRes
     let name =
         text(name_attr).ok_or_else(|| StoreError::Internal(format!("{name_attr} missing")))?;
     let display = match kind {
-        ResourceKind::User => text("displayName").unwrap_or_else(|| name.clone()),
+        ResourceKind::User => person_display(data).unwrap_or_else(|| name.clone()),
         ResourceKind::Group => name.clone(),
     };
     let search = fold_for_search(rt, data);
@@ -47,5 +47,38 @@ pub(crate) fn name_field(kind: ResourceKind) -> &'static str {
     match kind {
         ResourceKind::User => "userName",
         ResourceKind::Group => "displayName",
+    }
+}
+
+/// A user's human name for member lists: `displayName`, else `name.formatted`, else
+/// "givenName familyName" (whichever exist).
+fn person_display(data: &Map<String, Value>) -> Option<String> {
+    fn text(v: Option<&Value>) -> Option<&str> {
+        v.and_then(Value::as_str).map(str::trim).filter(|s| !s.is_empty())
+    }
+    if let Some(d) = text(data.get("displayName")) {
+        return Some(d.to_string());
+    }
+    let name = data.get("name")?;
+    if let Some(f) = text(name.get("formatted")) {
+        return Some(f.to_string());
+    }
+    let parts: Vec<&str> = [name.get("givenName"), name.get("familyName")].into_iter().filter_map(text).collect();
+    (!parts.is_empty()).then(|| parts.join(" "))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn member_display_prefers_human_names() {
+        let d = |v: Value| promote(ResourceKind::User, v.as_object().unwrap()).map(|p| p.display).unwrap();
+        assert_eq!(d(json!({"userName": "u@x", "displayName": "Ann Lee", "name": {"formatted": "Dr Ann"}})), "Ann Lee");
+        assert_eq!(d(json!({"userName": "u@x", "name": {"formatted": "Dr Ann Lee"}})), "Dr Ann Lee");
+        assert_eq!(d(json!({"userName": "u@x", "name": {"givenName": "Ann", "familyName": "Lee"}})), "Ann Lee");
+        assert_eq!(d(json!({"userName": "u@x", "name": {"familyName": "Lee"}})), "Lee");
+        assert_eq!(d(json!({"userName": "u@x", "displayName": " "})), "u@x");
     }
 }

@@ -90,7 +90,7 @@ async fn create_with_user_and_group_members_and_read_ref_type_display() {
         let (endpoint, display) = if id == ann {
             ("Users", "Ann Lee")
         } else if id == bob {
-            ("Users", "bob@x.com")
+            ("Users", "Given Family")
         } else {
             ("Groups", "Inner")
         };
