@@ -54,7 +54,9 @@ pub(crate) fn name_field(kind: ResourceKind) -> &'static str {
 /// "givenName familyName" (whichever exist).
 fn person_display(data: &Map<String, Value>) -> Option<String> {
     fn text(v: Option<&Value>) -> Option<&str> {
-        v.and_then(Value::as_str).map(str::trim).filter(|s| !s.is_empty())
+        v.and_then(Value::as_str)
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
     }
     if let Some(d) = text(data.get("displayName")) {
         return Some(d.to_string());
@@ -63,7 +65,10 @@ fn person_display(data: &Map<String, Value>) -> Option<String> {
     if let Some(f) = text(name.get("formatted")) {
         return Some(f.to_string());
     }
-    let parts: Vec<&str> = [name.get("givenName"), name.get("familyName")].into_iter().filter_map(text).collect();
+    let parts: Vec<&str> = [name.get("givenName"), name.get("familyName")]
+        .into_iter()
+        .filter_map(text)
+        .collect();
     (!parts.is_empty()).then(|| parts.join(" "))
 }
 
@@ -74,11 +79,29 @@ mod tests {
 
     #[test]
     fn member_display_prefers_human_names() {
-        let d = |v: Value| promote(ResourceKind::User, v.as_object().unwrap()).map(|p| p.display).unwrap();
-        assert_eq!(d(json!({"userName": "u@x", "displayName": "Ann Lee", "name": {"formatted": "Dr Ann"}})), "Ann Lee");
-        assert_eq!(d(json!({"userName": "u@x", "name": {"formatted": "Dr Ann Lee"}})), "Dr Ann Lee");
-        assert_eq!(d(json!({"userName": "u@x", "name": {"givenName": "Ann", "familyName": "Lee"}})), "Ann Lee");
-        assert_eq!(d(json!({"userName": "u@x", "name": {"familyName": "Lee"}})), "Lee");
+        let d = |v: Value| {
+            promote(ResourceKind::User, v.as_object().unwrap())
+                .map(|p| p.display)
+                .unwrap()
+        };
+        assert_eq!(
+            d(
+                json!({"userName": "u@x", "displayName": "Ann Lee", "name": {"formatted": "Dr Ann"}})
+            ),
+            "Ann Lee"
+        );
+        assert_eq!(
+            d(json!({"userName": "u@x", "name": {"formatted": "Dr Ann Lee"}})),
+            "Dr Ann Lee"
+        );
+        assert_eq!(
+            d(json!({"userName": "u@x", "name": {"givenName": "Ann", "familyName": "Lee"}})),
+            "Ann Lee"
+        );
+        assert_eq!(
+            d(json!({"userName": "u@x", "name": {"familyName": "Lee"}})),
+            "Lee"
+        );
         assert_eq!(d(json!({"userName": "u@x", "displayName": " "})), "u@x");
     }
 }

@@ -3,11 +3,12 @@
 
 use crate::exec::{Backend, Conn, ExecError, Row, Ty};
 use crate::row::{name_field, promote};
-use crate::sql::{Bind, Sql, emit_cond, emit_order, table};
+use crate::sql::{Bind, Dialect, Sql, emit_cond, emit_order, table};
 use async_trait::async_trait;
 use muster_domain::model::{
     GroupRef, Load, MemberRef, Mode, NewResource, NewToken, Stored, Tenant, TenantId, TokenInfo,
 };
+use muster_domain::query::Cond;
 use muster_domain::store::{
     ListPage, ListQuery, Mutation, PageReq, Store, StoreError, StoreResult,
 };
@@ -131,12 +132,7 @@ impl<B: Backend> SqlStore<B> {
     ) -> StoreResult<ListPage> {
         let tbl = table(kind).name;
         let mut conn = self.backend.read().await?;
-        let mut filter = S::<B>::new(" WHERE r.tenant_id = ");
-        filter.text(t.0.clone());
-        if let Some(c) = &q.filter {
-            filter.push(" AND ");
-            emit_cond(&mut filter, c);
-        }
+        let filter = where_clause::<B::D>(t, q.filter.as_ref());
         let (limit, offset, after_seq) = match &q.page {
             PageReq::Index { start, count } => (*count, start.saturating_sub(1), None),
             PageReq::Cursor { cursor, count } => {
@@ -150,24 +146,7 @@ impl<B: Backend> SqlStore<B> {
         let mut items = Vec::new();
         let mut more = false;
         if limit > 0 {
-            let mut sql = S::<B>::new(&format!("SELECT {COLUMNS} FROM {tbl} r"));
-            sql.push(&filter.text);
-            sql.binds = filter.binds.clone();
-            if let Some(seq) = after_seq {
-                sql.push(if q.descending {
-                    " AND r.seq < "
-                } else {
-                    " AND r.seq > "
-                });
-                sql.int(seq);
-            }
-            emit_order(&mut sql, q.sort.as_ref(), q.descending);
-            sql.push(" LIMIT ");
-            sql.int(i64::try_from(limit + 1).unwrap_or(i64::MAX));
-            if offset > 0 {
-                sql.push(" OFFSET ");
-                sql.int(i64::try_from(offset).unwrap_or(i64::MAX));
-            }
+            let sql = page_sql(kind, &filter, q, after_seq, limit, offset);
             let rows = conn.rows(&sql, &COLUMN_TYPES).await?;
             more = rows.len() as u64 > limit;
             for row in rows.into_iter().take(limit as usize) {
@@ -201,6 +180,48 @@ impl<B: Backend> SqlStore<B> {
             next_cursor,
         })
     }
+}
+
+/// ` WHERE r.tenant_id = ? [AND filter]`.
+pub(crate) fn where_clause<D: Dialect>(t: &TenantId, filter: Option<&Cond>) -> Sql<D> {
+    let mut sql = Sql::<D>::new(" WHERE r.tenant_id = ");
+    sql.text(t.0.clone());
+    if let Some(c) = filter {
+        sql.push(" AND ");
+        emit_cond(&mut sql, &t.0, c);
+    }
+    sql
+}
+
+/// One page of a list: `limit + 1` rows (the extra one tells whether there is more).
+pub(crate) fn page_sql<D: Dialect>(
+    kind: ResourceKind,
+    filter: &Sql<D>,
+    q: &ListQuery,
+    after_seq: Option<i64>,
+    limit: u64,
+    offset: u64,
+) -> Sql<D> {
+    let mut sql = Sql::<D>::new(&format!("SELECT {COLUMNS} FROM {} r", table(kind).name));
+    sql.push(&filter.text);
+    sql.binds = filter.binds.clone();
+    if let Some(seq) = after_seq {
+        sql.push(if q.descending {
+            " AND r.seq < "
+        } else {
+            " AND r.seq > "
+        });
+        sql.int(seq);
+    }
+    let selective = q.filter.as_ref().is_some_and(crate::sql::is_selective);
+    emit_order(&mut sql, q.sort.as_ref(), q.descending, selective);
+    sql.push(" LIMIT ");
+    sql.int(i64::try_from(limit + 1).unwrap_or(i64::MAX));
+    if offset > 0 {
+        sql.push(" OFFSET ");
+        sql.int(i64::try_from(offset).unwrap_or(i64::MAX));
+    }
+    sql
 }
 
 enum Cursor {

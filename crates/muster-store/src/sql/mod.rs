@@ -139,14 +139,25 @@ fn column_name(c: Column) -> &'static str {
     }
 }
 
-/// Emits `cond` for rows aliased `r`; the result is never NULL.
-pub fn emit_cond<D: Dialect>(sql: &mut Sql<D>, cond: &Cond) {
-    emit(sql, cond, None);
+/// Emits `cond` for rows aliased `r`, as a WHERE condition.
+///
+/// SQL's three-valued logic differs from SCIM's two only under `NOT` (a comparison with a missing
+/// value is NULL, and `NOT NULL` is NULL, not true). So comparisons are wrapped in
+/// `COALESCE(…, false)` only inside a `NOT`; elsewhere they stay bare, so indexes serve them.
+pub fn emit_cond<D: Dialect>(sql: &mut Sql<D>, tenant: &str, cond: &Cond) {
+    emit(sql, tenant, cond, None, false);
 }
 
 /// `elem`: inside [`Cond::Any`] the alias of the current element; inside
-/// [`Cond::Membership`] the membership column holding the other side's id.
-fn emit<D: Dialect>(sql: &mut Sql<D>, cond: &Cond, elem: Option<&str>) {
+/// [`Cond::Membership`] the membership column holding the other side's id. `negated`: whether
+/// an odd number of `NOT`s encloses this condition (within the current subquery).
+fn emit<D: Dialect>(
+    sql: &mut Sql<D>,
+    tenant: &str,
+    cond: &Cond,
+    elem: Option<&str>,
+    negated: bool,
+) {
     match cond {
         Cond::Const(true) => {
             sql.push("(1 = 1)");
@@ -161,23 +172,27 @@ fn emit<D: Dialect>(sql: &mut Sql<D>, cond: &Cond, elem: Option<&str>) {
                 " OR "
             };
             sql.push("(");
-            emit(sql, a, elem);
+            emit(sql, tenant, a, elem, negated);
             sql.push(op);
-            emit(sql, b, elem);
+            emit(sql, tenant, b, elem, negated);
             sql.push(")");
         }
         Cond::Not(a) => {
             sql.push("(NOT ");
-            emit(sql, a, elem);
+            emit(sql, tenant, a, elem, !negated);
             sql.push(")");
         }
         Cond::Cmp { field, op, value } => {
-            sql.push("COALESCE((");
+            sql.push(if negated { "COALESCE((" } else { "(" });
             compare(sql, field, *op, value, elem);
-            sql.push("), ").push(D::FALSE).push(")");
+            if negated {
+                sql.push("), ").push(D::FALSE).push(")");
+            } else {
+                sql.push(")");
+            }
         }
         Cond::Present(field) => {
-            sql.push("COALESCE((");
+            sql.push(if negated { "COALESCE((" } else { "(" });
             match field {
                 Field::Column(c) => {
                     let c = column_name(*c);
@@ -204,7 +219,11 @@ fn emit<D: Dialect>(sql: &mut Sql<D>, cond: &Cond, elem: Option<&str>) {
                     sql.push(&format!("{c} IS NOT NULL"));
                 }
             }
-            sql.push("), ").push(D::FALSE).push(")");
+            if negated {
+                sql.push("), ").push(D::FALSE).push(")");
+            } else {
+                sql.push(")");
+            }
         }
         Cond::Membership { of_group, cond } => {
             let (own, other) = if *of_group {
@@ -215,7 +234,7 @@ fn emit<D: Dialect>(sql: &mut Sql<D>, cond: &Cond, elem: Option<&str>) {
             sql.push(&format!(
                 "EXISTS (SELECT 1 FROM group_members m WHERE m.tenant_id = r.tenant_id AND {own} = r.id AND "
             ));
-            emit(sql, cond, Some(other));
+            emit(sql, tenant, cond, Some(other), false);
             sql.push(")");
         }
         Cond::Any { array, cond } => {
@@ -223,11 +242,14 @@ fn emit<D: Dialect>(sql: &mut Sql<D>, cond: &Cond, elem: Option<&str>) {
             sql.push("EXISTS (SELECT 1 FROM ");
             D::json_elements(sql, "r.search", &array.segments, &alias);
             sql.push(" WHERE ");
-            emit(sql, cond, Some(&alias));
+            emit(sql, tenant, cond, Some(&alias), false);
             sql.push(")");
         }
         Cond::HasMember(id) => {
-            sql.push("r.id IN (SELECT m.group_id FROM group_members m WHERE m.tenant_id = r.tenant_id AND m.member_id = ");
+            // Uncorrelated, so the engine reads the few ids first and fetches those rows by index.
+            sql.push("r.id IN (SELECT m.group_id FROM group_members m WHERE m.tenant_id = ");
+            sql.text(tenant);
+            sql.push(" AND m.member_id = ");
             sql.text(id.clone());
             sql.push(")");
         }
@@ -235,7 +257,9 @@ fn emit<D: Dialect>(sql: &mut Sql<D>, cond: &Cond, elem: Option<&str>) {
             sql.push("EXISTS (SELECT 1 FROM group_members m WHERE m.tenant_id = r.tenant_id AND m.group_id = r.id)");
         }
         Cond::InGroup(id) => {
-            sql.push("r.id IN (SELECT m.member_id FROM group_members m WHERE m.tenant_id = r.tenant_id AND m.group_id = ");
+            sql.push("r.id IN (SELECT m.member_id FROM group_members m WHERE m.tenant_id = ");
+            sql.text(tenant);
+            sql.push(" AND m.group_id = ");
             sql.text(id.clone());
             sql.push(")");
         }
@@ -360,8 +384,31 @@ fn compare<D: Dialect>(
     }
 }
 
+/// Whether `cond` pins the rows down by an index lookup (an id, a unique name, an external id,
+/// a membership): then a list sorts those few rows instead of walking the `seq` index.
+pub fn is_selective(cond: &Cond) -> bool {
+    match cond {
+        Cond::Cmp {
+            field: Field::Column(Column::Id | Column::NameNorm | Column::ExternalId),
+            op: CompareOp::Eq,
+            ..
+        } => true,
+        Cond::HasMember(_) | Cond::InGroup(_) => true,
+        Cond::And(a, b) => is_selective(a) || is_selective(b),
+        Cond::Or(a, b) => is_selective(a) && is_selective(b),
+        _ => false,
+    }
+}
+
 /// `ORDER BY` for a sort key (missing values last), always ending with `seq` so pages are stable.
-pub fn emit_order<D: Dialect>(sql: &mut Sql<D>, sort: Option<&SortKey>, descending: bool) {
+/// `selective`: the filter is an index lookup ([`is_selective`]); `+r.seq` then keeps the planner
+/// from walking every row of the tenant in `seq` order to avoid sorting a handful.
+pub fn emit_order<D: Dialect>(
+    sql: &mut Sql<D>,
+    sort: Option<&SortKey>,
+    descending: bool,
+    selective: bool,
+) {
     let dir = if descending { "DESC" } else { "ASC" };
     sql.push(" ORDER BY ");
     match sort {
@@ -378,5 +425,5 @@ pub fn emit_order<D: Dialect>(sql: &mut Sql<D>, sort: Option<&SortKey>, descendi
             sql.push(&format!(" {dir}, "));
         }
     }
-    sql.push(&format!("r.seq {dir}"));
+    sql.push(&format!("{}r.seq {dir}", if selective { "+" } else { "" }));
 }

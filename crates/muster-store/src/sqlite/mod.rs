@@ -67,7 +67,7 @@ fn internal(e: impl std::fmt::Display) -> StoreError {
 }
 
 pub struct SqliteBackend {
-    writer: SqlitePool,
+    pub(crate) writer: SqlitePool,
     reader: SqlitePool,
 }
 
@@ -195,6 +195,86 @@ impl Backend for SqliteBackend {
 
 #[cfg(test)]
 mod tests {
+    use crate::store::{page_sql, where_clause};
+    use muster_domain::model::{Load, TenantId};
+    use muster_domain::query::resolve_filter;
+    use muster_domain::store::{ListQuery, PageReq};
+    use muster_scim::filter::Filter;
+    use muster_scim::schema::{ResourceKind, ResourceType};
+
+    /// The lookups IdPs make on every sync cycle must use an index, whatever the tenant's size.
+    #[tokio::test]
+    async fn lookups_are_index_searches_not_scans() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = super::SqliteStore::open(&dir.path().join("t.db"))
+            .await
+            .unwrap();
+        let t = TenantId("t".into());
+        for (kind, filter, index) in [
+            (
+                ResourceKind::User,
+                r#"userName eq "a@x.com""#,
+                "users_name_norm",
+            ),
+            (ResourceKind::User, r#"userName sw "a""#, "users_name_norm"),
+            (
+                ResourceKind::User,
+                r#"externalId eq "e1""#,
+                "users_external_id",
+            ),
+            (ResourceKind::User, r#"id eq "i1""#, "users_id"),
+            (
+                ResourceKind::Group,
+                r#"displayName eq "Eng""#,
+                "groups_name_norm",
+            ),
+            (
+                ResourceKind::Group,
+                r#"externalId eq "e1""#,
+                "groups_external_id",
+            ),
+            (
+                ResourceKind::Group,
+                r#"members.value eq "u1""#,
+                "group_members_member",
+            ),
+            (
+                ResourceKind::User,
+                r#"groups.value eq "g1""#,
+                "USING PRIMARY KEY (tenant_id=? AND group_id=?)",
+            ),
+        ] {
+            let cond =
+                resolve_filter(ResourceType::of(kind), &Filter::parse(filter).unwrap()).unwrap();
+            let q = ListQuery {
+                filter: Some(cond.clone()),
+                sort: None,
+                descending: false,
+                page: PageReq::Index {
+                    start: 1,
+                    count: 100,
+                },
+                load: Load::default(),
+            };
+            let w = where_clause::<super::SqliteDialect>(&t, Some(&cond));
+            let sql = page_sql(kind, &w, &q, None, 100, 0);
+            let mut explain = crate::sql::Sql::<super::SqliteDialect>::new("EXPLAIN QUERY PLAN ");
+            explain.push(&sql.text);
+            explain.binds = sql.binds.clone();
+            let rows = crate::bind_all!(explain)
+                .fetch_all(&store.backend.writer)
+                .await
+                .unwrap();
+            let plan: Vec<String> = rows
+                .iter()
+                .map(|r| sqlx::Row::get::<String, _>(r, 3))
+                .collect();
+            let plan = plan.join(" | ");
+            assert!(plan.contains(index), "{filter}: {plan}");
+            assert!(!plan.contains("SCAN r"), "{filter} scans the table: {plan}");
+        }
+    }
+
     #[test]
     fn json_paths() {
         assert_eq!(
