@@ -7,8 +7,9 @@ use axum::extract::Request;
 use std::future::Future;
 use std::net::SocketAddr;
 use tower::Layer;
+use tower_http::LatencyUnit;
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
-use tower_http::trace::TraceLayer;
+use tower_http::trace::{DefaultOnResponse, TraceLayer};
 
 /// Binds `listen` and returns the bound address and the future that serves until `shutdown`.
 pub async fn bind(
@@ -21,7 +22,9 @@ pub async fn bind(
     let header = axum::http::HeaderName::from_static("x-request-id");
     let router = http::router(state)
         .layer(PropagateRequestIdLayer::new(header.clone()))
-        .layer(TraceLayer::new_for_http().make_span_with(|req: &Request| {
+        // One INFO line per request (status, latency) in the request's span, which carries its
+        // id; `MUSTER_LOG=warn` turns these off.
+        .layer(TraceLayer::new_for_http().on_response(DefaultOnResponse::new().level(tracing::Level::INFO).latency_unit(LatencyUnit::Micros)).make_span_with(|req: &Request| {
             let id = req.headers().get("x-request-id").and_then(|v| v.to_str().ok()).unwrap_or("");
             tracing::info_span!("request", method = %req.method(), path = %req.uri().path(), request_id = %id)
         }))
