@@ -1,22 +1,24 @@
-//! The embedded engine: one SQLite file in WAL mode. Writes go through a single connection
-//! (SQLite has one writer anyway) in `BEGIN IMMEDIATE` transactions, so a read-modify-write
-//! never meets a concurrent writer half-way, also from another process such as the CLI; reads use
-//! a pool of read-only connections.
+//! The embedded engine: one SQLite file in WAL mode, driven in-process with rusqlite.
+//!
+//! SQLite answers in microseconds from its page cache, so statements run directly on the calling
+//! task instead of hopping to a worker thread per statement. Writes go through one connection in
+//! `BEGIN IMMEDIATE` transactions (SQLite has one writer anyway), so a read-modify-write never
+//! meets a concurrent writer half-way, also from another process such as the CLI; reads use a
+//! small set of read-only connections.
 
-use crate::exec::{Backend, Conn, ExecResult, exec_error};
+use crate::exec::{Backend, Cell, Conn, ExecError, ExecResult, Row, Ty};
 use crate::migrate::Migration;
-use crate::sql::{Dialect, Sql};
+use crate::sql::{Bind, Dialect, Sql};
 use crate::store::{SqlStore, now};
 use async_trait::async_trait;
 use muster_domain::store::{StoreError, StoreResult};
 use muster_scim::schema::AttrType;
-use sqlx::pool::PoolConnection;
-use sqlx::sqlite::{
-    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
-};
-use sqlx::{AssertSqlSafe, Sqlite, Transaction};
+use rusqlite::types::{Value as SqlValue, ValueRef};
+use rusqlite::{Connection, OpenFlags, params_from_iter};
 use std::path::Path;
-use std::time::Duration;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use tokio::sync::{Mutex, OwnedMutexGuard};
 
 pub struct SqliteDialect;
 
@@ -66,9 +68,60 @@ fn internal(e: impl std::fmt::Display) -> StoreError {
     StoreError::Internal(e.to_string())
 }
 
+fn exec_error(e: rusqlite::Error) -> ExecError {
+    use rusqlite::ffi::ErrorCode;
+    match &e {
+        rusqlite::Error::SqliteFailure(f, _)
+            if f.code == ErrorCode::ConstraintViolation
+                && matches!(
+                    f.extended_code,
+                    rusqlite::ffi::SQLITE_CONSTRAINT_UNIQUE
+                        | rusqlite::ffi::SQLITE_CONSTRAINT_PRIMARYKEY
+                ) =>
+        {
+            ExecError::Unique
+        }
+        rusqlite::Error::SqliteFailure(f, _)
+            if matches!(f.code, ErrorCode::DatabaseBusy | ErrorCode::DatabaseLocked) =>
+        {
+            ExecError::Retry
+        }
+        _ => ExecError::Other(e.to_string()),
+    }
+}
+
+/// How long a connection waits for another process's write lock before giving up.
+const BUSY_TIMEOUT_MS: u32 = 10_000;
+
+fn open(path: &Path, read_only: bool) -> rusqlite::Result<Connection> {
+    let flags = if read_only {
+        OpenFlags::SQLITE_OPEN_READ_ONLY
+            | OpenFlags::SQLITE_OPEN_NO_MUTEX
+            | OpenFlags::SQLITE_OPEN_URI
+    } else {
+        OpenFlags::SQLITE_OPEN_READ_WRITE
+            | OpenFlags::SQLITE_OPEN_CREATE
+            | OpenFlags::SQLITE_OPEN_NO_MUTEX
+            | OpenFlags::SQLITE_OPEN_URI
+    };
+    let conn = Connection::open_with_flags(path, flags)?;
+    conn.execute_batch(&format!(
+        "PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}; PRAGMA foreign_keys = ON; PRAGMA cache_size = -16000; \
+         PRAGMA temp_store = MEMORY;"
+    ))?;
+    if !read_only {
+        conn.execute_batch("PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL;")?;
+    }
+    conn.set_prepared_statement_cache_capacity(256);
+    Ok(conn)
+}
+
+type Shared = Arc<Mutex<Connection>>;
+
 pub struct SqliteBackend {
-    pub(crate) writer: SqlitePool,
-    reader: SqlitePool,
+    pub(crate) writer: Shared,
+    readers: Vec<Shared>,
+    next: AtomicUsize,
 }
 
 /// The store on SQLite.
@@ -77,124 +130,207 @@ pub type SqliteStore = SqlStore<SqliteBackend>;
 impl SqlStore<SqliteBackend> {
     /// Opens (creating if needed) the database file and applies pending migrations.
     pub async fn open(path: &Path) -> StoreResult<SqliteStore> {
-        let base = SqliteConnectOptions::new()
-            .filename(path)
-            .journal_mode(SqliteJournalMode::Wal)
-            .synchronous(SqliteSynchronous::Normal)
-            .foreign_keys(true)
-            .busy_timeout(Duration::from_secs(10))
-            .pragma("cache_size", "-16000");
-        let writer = SqlitePoolOptions::new()
-            .max_connections(1)
-            .min_connections(1)
-            .acquire_timeout(Duration::from_secs(30))
-            .connect_with(base.clone().create_if_missing(true))
-            .await
-            .map_err(internal)?;
+        let writer = open(path, false).map_err(internal)?;
         let readers = std::thread::available_parallelism()
             .map(|n| n.get())
             .unwrap_or(2)
-            .max(2) as u32
+            .max(2)
             * 2;
-        let reader = SqlitePoolOptions::new()
-            .max_connections(readers)
-            .connect_lazy_with(base.read_only(true));
-        SqlStore::init(SqliteBackend { writer, reader }).await
+        let backend = SqliteBackend {
+            writer: Arc::new(Mutex::new(writer)),
+            readers: Vec::new(),
+            next: AtomicUsize::new(0),
+        };
+        let mut store = SqlStore::init(backend).await?;
+        // Readers open after migrations, so they see the schema.
+        for _ in 0..readers {
+            store
+                .backend
+                .readers
+                .push(Arc::new(Mutex::new(open(path, true).map_err(internal)?)));
+        }
+        Ok(store)
     }
 }
 
-struct Tx(Transaction<'static, Sqlite>);
-impl Tx {
-    async fn finish(self) -> ExecResult<()> {
-        self.0.commit().await.map_err(exec_error)
-    }
+fn bind_values(binds: &[Bind]) -> Vec<SqlValue> {
+    binds
+        .iter()
+        .map(|b| match b {
+            Bind::Text(s) => SqlValue::Text(s.clone()),
+            Bind::Int(i) => SqlValue::Integer(*i),
+            Bind::Real(r) => SqlValue::Real(*r),
+            Bind::OptText(s) => s.clone().map_or(SqlValue::Null, SqlValue::Text),
+            Bind::OptInt(i) => i.map_or(SqlValue::Null, SqlValue::Integer),
+            Bind::Bytes(b) => SqlValue::Blob(b.clone()),
+        })
+        .collect()
 }
-crate::impl_conn!(Tx, SqliteDialect);
 
-struct Read(PoolConnection<Sqlite>);
-impl Read {
-    async fn finish(self) -> ExecResult<()> {
+fn cell(v: ValueRef<'_>, ty: Ty, i: usize) -> ExecResult<Cell> {
+    let bad = || ExecError::Other(format!("column {i}: unexpected {v:?}"));
+    Ok(match (ty, v) {
+        (Ty::OptInt | Ty::OptText, ValueRef::Null) => Cell::Null,
+        (Ty::Int | Ty::OptInt, ValueRef::Integer(n)) => Cell::Int(n),
+        (Ty::Text | Ty::OptText, ValueRef::Text(t)) => {
+            Cell::Text(String::from_utf8(t.to_vec()).map_err(|_| bad())?)
+        }
+        (Ty::Bytes, ValueRef::Blob(b)) => Cell::Bytes(b.to_vec()),
+        _ => return Err(bad()),
+    })
+}
+
+fn run(conn: &Connection, sql: &Sql<SqliteDialect>) -> ExecResult<u64> {
+    let mut stmt = conn.prepare_cached(&sql.text).map_err(exec_error)?;
+    let n = stmt
+        .execute(params_from_iter(bind_values(&sql.binds)))
+        .map_err(exec_error)?;
+    Ok(n as u64)
+}
+
+fn fetch(conn: &Connection, sql: &Sql<SqliteDialect>, cols: &[Ty]) -> ExecResult<Vec<Row>> {
+    let mut stmt = conn.prepare_cached(&sql.text).map_err(exec_error)?;
+    let mut rows = stmt
+        .query(params_from_iter(bind_values(&sql.binds)))
+        .map_err(exec_error)?;
+    let mut out = Vec::new();
+    while let Some(r) = rows.next().map_err(exec_error)? {
+        let mut cells = Vec::with_capacity(cols.len());
+        for (i, ty) in cols.iter().enumerate() {
+            cells.push(cell(r.get_ref(i).map_err(exec_error)?, *ty, i)?);
+        }
+        out.push(Row(cells));
+    }
+    Ok(out)
+}
+
+/// A read-only connection, held for one use.
+struct Read(OwnedMutexGuard<Connection>);
+
+#[async_trait]
+impl Conn<SqliteDialect> for Read {
+    async fn exec(&mut self, sql: &Sql<SqliteDialect>) -> ExecResult<u64> {
+        run(&self.0, sql)
+    }
+    async fn rows(&mut self, sql: &Sql<SqliteDialect>, cols: &[Ty]) -> ExecResult<Vec<Row>> {
+        fetch(&self.0, sql, cols)
+    }
+    async fn commit(self: Box<Self>) -> ExecResult<()> {
         Ok(())
     }
 }
-crate::impl_conn!(Read, SqliteDialect);
+
+/// The writer inside `BEGIN IMMEDIATE`; rolled back when dropped without a commit.
+struct Tx {
+    conn: OwnedMutexGuard<Connection>,
+    open: bool,
+}
+
+#[async_trait]
+impl Conn<SqliteDialect> for Tx {
+    async fn exec(&mut self, sql: &Sql<SqliteDialect>) -> ExecResult<u64> {
+        run(&self.conn, sql)
+    }
+    async fn rows(&mut self, sql: &Sql<SqliteDialect>, cols: &[Ty]) -> ExecResult<Vec<Row>> {
+        fetch(&self.conn, sql, cols)
+    }
+    async fn commit(mut self: Box<Self>) -> ExecResult<()> {
+        self.open = false;
+        self.conn.execute_batch("COMMIT").map_err(exec_error)
+    }
+}
+
+impl Drop for Tx {
+    fn drop(&mut self) {
+        if self.open {
+            let _ = self.conn.execute_batch("ROLLBACK");
+        }
+    }
+}
 
 #[async_trait]
 impl Backend for SqliteBackend {
     type D = SqliteDialect;
 
     async fn read(&self) -> StoreResult<Box<dyn Conn<SqliteDialect>>> {
+        if self.readers.is_empty() {
+            // During start-up (migrations) the writer serves reads too.
+            return Ok(Box::new(Read(self.writer.clone().lock_owned().await)));
+        }
+        // Take an idle reader if there is one, else wait for the next in turn.
+        let start = self.next.fetch_add(1, Ordering::Relaxed);
+        let n = self.readers.len();
+        for k in 0..n {
+            if let Ok(g) = self.readers[(start + k) % n].clone().try_lock_owned() {
+                return Ok(Box::new(Read(g)));
+            }
+        }
         Ok(Box::new(Read(
-            self.reader.acquire().await.map_err(internal)?,
+            self.readers[start % n].clone().lock_owned().await,
         )))
     }
 
     async fn write(&self) -> StoreResult<Box<dyn Conn<SqliteDialect>>> {
-        Ok(Box::new(Tx(self
-            .writer
-            .begin_with("BEGIN IMMEDIATE")
-            .await
-            .map_err(internal)?)))
+        let conn = self.writer.clone().lock_owned().await;
+        conn.execute_batch("BEGIN IMMEDIATE")
+            .map_err(|e| StoreError::from(exec_error(e)))?;
+        Ok(Box::new(Tx { conn, open: true }))
     }
 
-    /// `VACUUM INTO`: an online, transactionally consistent copy (readers and writers go on).
+    /// `VACUUM INTO`: an online, transactionally consistent copy (readers go on).
     async fn backup(&self, path: &str) -> StoreResult<()> {
         if Path::new(path).exists() {
             return Err(internal(format!(
                 "{path} already exists; backups never overwrite"
             )));
         }
-        let mut conn = self.writer.acquire().await.map_err(internal)?;
-        sqlx::query("VACUUM INTO ?")
-            .bind(path)
-            .execute(&mut *conn)
-            .await
-            .map_err(internal)?;
+        let conn = self.writer.lock().await;
+        conn.execute("VACUUM INTO ?1", [path]).map_err(internal)?;
         Ok(())
     }
 
     fn pool_stats(&self) -> Vec<(&'static str, u32, u32)> {
-        let stat = |p: &SqlitePool| (p.size(), p.num_idle() as u32);
-        let (ws, wi) = stat(&self.writer);
-        let (rs, ri) = stat(&self.reader);
-        vec![("sqlite_writer", ws, wi), ("sqlite_reader", rs, ri)]
+        let idle = |c: &Shared| u32::from(c.try_lock().is_ok());
+        let readers_idle = self.readers.iter().map(idle).sum();
+        vec![
+            ("sqlite_writer", 1, idle(&self.writer)),
+            ("sqlite_reader", self.readers.len() as u32, readers_idle),
+        ]
     }
 
     async fn migrate(&self, migrations: &[Migration]) -> StoreResult<()> {
-        let mut tx = self
-            .writer
-            .begin_with("BEGIN IMMEDIATE")
-            .await
-            .map_err(internal)?;
-        sqlx::query(
-            "CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied TEXT NOT NULL)",
-        )
-        .execute(&mut *tx)
-        .await
-        .map_err(internal)?;
-        let done: Vec<i64> = sqlx::query_scalar("SELECT version FROM schema_migrations")
-            .fetch_all(&mut *tx)
-            .await
-            .map_err(internal)?;
-        for m in migrations.iter().filter(|m| !done.contains(&m.version)) {
-            sqlx::raw_sql(AssertSqlSafe(m.sql))
-                .execute(&mut *tx)
-                .await
-                .map_err(internal)?;
-            sqlx::query("INSERT INTO schema_migrations (version, name, applied) VALUES (?, ?, ?)")
-                .bind(m.version)
-                .bind(m.name)
-                .bind(now())
-                .execute(&mut *tx)
-                .await
-                .map_err(internal)?;
+        let conn = self.writer.lock().await;
+        conn.execute_batch("BEGIN IMMEDIATE").map_err(internal)?;
+        let result = (|| -> rusqlite::Result<()> {
+            conn.execute_batch(
+                "CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied TEXT NOT NULL)",
+            )?;
+            let done: Vec<i64> = conn
+                .prepare("SELECT version FROM schema_migrations")?
+                .query_map([], |r| r.get(0))?
+                .collect::<rusqlite::Result<_>>()?;
+            for m in migrations.iter().filter(|m| !done.contains(&m.version)) {
+                conn.execute_batch(m.sql)?;
+                conn.execute(
+                    "INSERT INTO schema_migrations (version, name, applied) VALUES (?1, ?2, ?3)",
+                    rusqlite::params![m.version, m.name, now()],
+                )?;
+            }
+            Ok(())
+        })();
+        match result {
+            Ok(()) => conn.execute_batch("COMMIT").map_err(internal),
+            Err(e) => {
+                let _ = conn.execute_batch("ROLLBACK");
+                Err(internal(e))
+            }
         }
-        tx.commit().await.map_err(internal)
     }
 }
 
 #[cfg(test)]
 mod tests {
+    use crate::exec::Ty;
     use crate::store::{page_sql, where_clause};
     use muster_domain::model::{Load, TenantId};
     use muster_domain::query::resolve_filter;
@@ -261,14 +397,10 @@ mod tests {
             let mut explain = crate::sql::Sql::<super::SqliteDialect>::new("EXPLAIN QUERY PLAN ");
             explain.push(&sql.text);
             explain.binds = sql.binds.clone();
-            let rows = crate::bind_all!(explain)
-                .fetch_all(&store.backend.writer)
-                .await
-                .unwrap();
-            let plan: Vec<String> = rows
-                .iter()
-                .map(|r| sqlx::Row::get::<String, _>(r, 3))
-                .collect();
+            let conn = store.backend.writer.lock().await;
+            let rows =
+                super::fetch(&conn, &explain, &[Ty::Int, Ty::Int, Ty::Int, Ty::Text]).unwrap();
+            let plan: Vec<String> = rows.into_iter().map(|mut r| r.text(3).unwrap()).collect();
             let plan = plan.join(" | ");
             assert!(plan.contains(index), "{filter}: {plan}");
             assert!(!plan.contains("SCAN r"), "{filter} scans the table: {plan}");
