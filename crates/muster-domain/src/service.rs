@@ -165,16 +165,16 @@ impl Scim {
     }
 
     /// The JSON representation of a stored resource, projected.
-    pub fn render(ctx: &Ctx, kind: ResourceKind, s: &Stored, proj: &Projection) -> Rendered {
+    pub fn render(ctx: &Ctx, kind: ResourceKind, s: Stored, proj: &Projection) -> Rendered {
         let rt = ResourceType::of(kind);
         let location = Self::location(ctx, kind, &s.id);
         let meta = Meta {
-            created: s.created.clone(),
-            last_modified: s.last_modified.clone(),
+            created: s.created,
+            last_modified: s.last_modified,
             version: s.version,
             location: location.clone(),
         };
-        let mut body = resource::render(rt, &s.id, &s.data, &meta);
+        let mut body = resource::render_owned(rt, &s.id, s.data, &meta);
         if let Some(obj) = body.as_object_mut() {
             let meta = obj.remove("meta");
             if let Some(members) = s.members.as_ref().filter(|m| !m.is_empty()) {
@@ -269,7 +269,7 @@ impl Scim {
                 .await
                 .map_err(|e| self.map_err(kind, "", e, None))?;
         }
-        Ok(Self::render(ctx, kind, &stored, proj))
+        Ok(Self::render(ctx, kind, stored, proj))
     }
 
     pub async fn get(
@@ -284,7 +284,7 @@ impl Scim {
             .get(&ctx.tenant.id, kind, id, Self::load_for(kind, proj))
             .await
             .map_err(|e| self.map_err(kind, id, e, None))?;
-        Ok(Self::render(ctx, kind, &s, proj))
+        Ok(Self::render(ctx, kind, s, proj))
     }
 
     /// PUT (RFC 7644 §3.5.1): the body replaces every writable attribute, members included.
@@ -322,7 +322,7 @@ impl Scim {
             &mut mutate,
         ))
         .map_err(|e| self.map_err(kind, id, e, Some(&data)))?;
-        Ok(Self::render(ctx, kind, &s, proj))
+        Ok(Self::render(ctx, kind, s, proj))
     }
 
     /// PATCH (RFC 7644 §3.5.2). With `proj` the new resource is loaded and rendered; without,
@@ -364,7 +364,7 @@ impl Scim {
         ));
         let s = result.map_err(|e| self.map_err(kind, id, e, patched_data.as_ref()))?;
         let default = Projection::default();
-        Ok(Self::render(ctx, kind, &s, proj.unwrap_or(&default)))
+        Ok(Self::render(ctx, kind, s, proj.unwrap_or(&default)))
     }
 
     pub async fn delete(
@@ -463,7 +463,7 @@ impl Scim {
             .map_err(|e| self.map_err(kind, "", e, None))?;
         let items = result
             .items
-            .iter()
+            .into_iter()
             .map(|s| Self::render(ctx, kind, s, &proj).body)
             .collect();
         let start = match page {
@@ -540,7 +540,7 @@ impl Scim {
             offset = 0;
             items.extend(
                 r.items
-                    .iter()
+                    .into_iter()
                     .map(|s| Self::render(ctx, kind, s, &proj).body),
             );
         }

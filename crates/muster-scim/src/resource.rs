@@ -412,6 +412,16 @@ pub fn etag(version: i64) -> String {
 
 /// The full SCIM representation: `schemas`, `id`, the attributes, then `meta`.
 pub fn render(rt: &ResourceType, id: &str, resource: &Map<String, Value>, meta: &Meta) -> Value {
+    render_owned(rt, id, resource.clone(), meta)
+}
+
+/// [`render`], consuming the attributes (no copy of the document on the hot path).
+pub fn render_owned(
+    rt: &ResourceType,
+    id: &str,
+    resource: Map<String, Value>,
+    meta: &Meta,
+) -> Value {
     let mut out = Map::new();
     let mut schemas = vec![Value::String(rt.core.id.to_string())];
     for ext in &rt.extensions {
@@ -421,9 +431,7 @@ pub fn render(rt: &ResourceType, id: &str, resource: &Map<String, Value>, meta: 
     }
     out.insert("schemas".into(), Value::Array(schemas));
     out.insert("id".into(), Value::String(id.to_string()));
-    for (k, v) in resource {
-        out.insert(k.clone(), v.clone());
-    }
+    out.extend(resource);
     let mut m = Map::new();
     m.insert("resourceType".into(), Value::String(rt.name.to_string()));
     m.insert("created".into(), Value::String(meta.created.clone()));
