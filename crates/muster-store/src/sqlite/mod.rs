@@ -204,6 +204,14 @@ fn fetch(conn: &Connection, sql: &Sql<SqliteDialect>, cols: &[Ty]) -> ExecResult
     Ok(out)
 }
 
+/// Runs a parameterless statement from the statement cache (BEGIN/COMMIT on every write).
+fn statement(conn: &Connection, sql: &str) -> ExecResult<()> {
+    conn.prepare_cached(sql)
+        .and_then(|mut s| s.execute([]))
+        .map(|_| ())
+        .map_err(exec_error)
+}
+
 /// A read-only connection, held for one use.
 struct Read(OwnedMutexGuard<Connection>);
 
@@ -236,14 +244,14 @@ impl Conn<SqliteDialect> for Tx {
     }
     async fn commit(mut self: Box<Self>) -> ExecResult<()> {
         self.open = false;
-        self.conn.execute_batch("COMMIT").map_err(exec_error)
+        statement(&self.conn, "COMMIT")
     }
 }
 
 impl Drop for Tx {
     fn drop(&mut self) {
         if self.open {
-            let _ = self.conn.execute_batch("ROLLBACK");
+            let _ = statement(&self.conn, "ROLLBACK");
         }
     }
 }
