@@ -6,7 +6,7 @@
 #   scripts/bench.sh [--smoke] [--peer] [-- MUSTER-BENCH-ARGS…]
 #
 #   --smoke   small sizes, a few seconds per target (CI)
-#   --peer    also install (venv under target/bench) and measure PyPI scim2-server
+#   --peer    also install (venv under target/bench) and measure PyPI scim2-server on gunicorn
 #   -- …      extra arguments for every muster-bench run (e.g. -- --users 20000)
 #
 # Environment:
@@ -14,7 +14,7 @@
 #                              created next to it and dropped at the end
 #   MUSTER_BENCH_SCALE_USERS   fill muster's tenant to this many users at the end (RSS at 1M)
 #   MUSTER_BENCH_PEER_ARGS     sizes for the peer [default: --users 10000 --members 10000
-#                              --groups 50 --removes 200; nothing extra with --smoke]
+#                              --groups 50 --probe 5 --removes 50; nothing extra with --smoke]
 #   MUSTER_BENCH_PEER_SPEC     pip requirement of the peer [default: scim2-server==0.8.3]
 #   MUSTER_BENCH_OUT           output directory [default: target/bench]
 #
@@ -31,7 +31,7 @@ while [ $# -gt 0 ]; do
     --smoke) SMOKE=1 ;;
     --peer) PEER=1 ;;
     --) shift; EXTRA=("$@"); break ;;
-    -h|--help) sed -n '2,23p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,22p' "$0"; exit 0 ;;
     *) echo "unknown argument: $1 (see --help)" >&2; exit 2 ;;
   esac
   shift
@@ -143,33 +143,67 @@ fi
 if [ "$PEER" = 1 ]; then
   VENV="$PWD/target/bench/peer-venv"
   SPEC="${MUSTER_BENCH_PEER_SPEC:-scim2-server==0.8.3}"
-  if [ ! -x "$VENV/bin/scim2-server" ]; then
-    echo "== installing $SPEC into $VENV" >&2
+  if [ ! -x "$VENV/bin/gunicorn" ] || [ ! -x "$VENV/bin/scim2-server" ]; then
+    echo "== installing $SPEC and gunicorn into $VENV" >&2
     python3 -m venv "$VENV"
-    "$VENV/bin/pip" install -q "$SPEC" >&2
+    "$VENV/bin/pip" install -q "$SPEC" "gunicorn==27.0.1" >&2
   fi
+  # The same application its own CLI (scim2-server --tenant bench --tenant sync --bearer-token …)
+  # builds, served by gunicorn: one process (its store is in memory), threads, keep-alive, and a
+  # listen backlog that does not drop connections (the CLI's wsgiref server has a backlog of 5).
+  cat >"$WORK/peer_app.py" <<'PY'
+import os, secrets
+from scim2_models import ScimProvider
+from scim2_server.applications.wsgi import TenantDispatcher
+from scim2_server.memory import InMemoryStorage
+from scim2_server.service import ScimService
+from scim2_server.testserver.application import BEARER_TOKEN_SCHEME, BearerTokenApplication
+from scim2_server.utils import (load_default_resource_types, load_default_schemas,
+                                load_default_service_provider_config)
+
+config = load_default_service_provider_config()
+config.authentication_schemes = [*(config.authentication_schemes or []), BEARER_TOKEN_SCHEME]
+provider = ScimProvider.from_discovery(load_default_schemas().values(),
+                                       load_default_resource_types().values(), config=config)
+service = ScimService(provider, secret=secrets.token_urlsafe(32))
+TOKEN = os.environ["PEER_TOKEN"]
+
+def tenant(name):
+    if name not in ("bench", "sync"):
+        return None
+    return BearerTokenApplication(InMemoryStorage(), provider, service=service, bearer_tokens=[TOKEN])
+
+app = TenantDispatcher(tenant)
+PY
   port="$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')"
-  # Two in-memory tenants: 'bench' for the workloads, 'sync' (empty) for initial-sync.
-  "$VENV/bin/scim2-server" --hostname 127.0.0.1 --port "$port" --bearer-token peer-token \
-    --tenant bench --tenant sync >"$WORK/peer.out" 2>"$WORK/peer.out.err" &
+  PEER_TOKEN=peer-token "$VENV/bin/gunicorn" --chdir "$WORK" --bind "127.0.0.1:$port" --workers 1 \
+    --worker-class gthread --threads 16 --backlog 2048 --keep-alive 60 --timeout 600 \
+    --log-level warning peer_app:app >"$WORK/peer.out" 2>"$WORK/peer.out.err" &
   pid=$!
   PIDS+=("$pid")
-  wait_url "$WORK/peer.out" "Serving SCIM on" "$pid" >/dev/null
+  for _ in $(seq 1 100); do
+    curl -s -o /dev/null "http://127.0.0.1:$port/bench/v2/ServiceProviderConfig" && break
+    kill -0 "$pid" 2>/dev/null || { cat "$WORK/peer.out.err" >&2; exit 1; }
+    sleep 0.2
+  done
+  # gunicorn's arbiter forks the worker that serves: measure that process (RSS, CPU).
+  wpid="$(pgrep -P "$pid" | head -n1 || true)"
   peer_args=()
   if [ "$SMOKE" = 0 ]; then
-    read -r -a peer_args <<<"${MUSTER_BENCH_PEER_ARGS:---users 10000 --members 10000 --groups 50 --removes 200}"
+    read -r -a peer_args <<<"${MUSTER_BENCH_PEER_ARGS:---users 10000 --members 10000 --groups 50 --probe 5 --removes 50}"
   fi
-  echo "== scim2-server at http://127.0.0.1:$port (pid $pid)" >&2
+  echo "== scim2-server (gunicorn) at http://127.0.0.1:$port (worker pid ${wpid:-?})" >&2
   rm -f "$OUT/scim2-server.json"
   "$BENCH" all --label scim2-server --base-url "http://127.0.0.1:$port/bench/v2" --token peer-token \
     --sync-base-url "http://127.0.0.1:$port/sync/v2" --sync-token peer-token \
-    --baseline-url "$BASE_URL" --server-pid "$pid" --json "$OUT/scim2-server.json" \
+    --baseline-url "$BASE_URL" ${wpid:+--server-pid "$wpid"} --json "$OUT/scim2-server.json" \
     "${SIZE_ARGS[@]}" "${peer_args[@]}" "${EXTRA[@]}" >"$OUT/scim2-server.txt" || {
       echo "scim2-server run failed (see above); its results are left out" >&2
     }
   stop "$pid"
-  [ -f "$OUT/scim2-server.json" ] && FILES+=("$OUT/scim2-server.json")
+  if [ -f "$OUT/scim2-server.json" ]; then FILES+=("$OUT/scim2-server.json"); fi
 fi
 
 stop "$BASE_PID"
-"$BENCH" report "${FILES[@]}" --json "$OUT/results.json" --fact "rustc=$(rustc -V)"
+"$BENCH" report "${FILES[@]}" --json "$OUT/results.json" --fact "rustc=$(rustc -V)" \
+  --fact "git=$(git describe --always --dirty 2>/dev/null || echo unknown)"

@@ -125,6 +125,10 @@ struct RunArgs {
     /// After everything, fill the main tenant to this many users and measure lookup/get again
     #[arg(long)]
     scale_users: Option<u64>,
+    /// Seconds any count-bounded workload (create, membership growth, initial-sync) may take;
+    /// past it the workload stops and says so
+    #[arg(long, default_value_t = 900.0)]
+    time_limit: f64,
     /// Page size of the list workload
     #[arg(long, default_value_t = 100)]
     page_size: u64,
@@ -153,6 +157,7 @@ impl RunArgs {
             connections: self.connections.max(1),
             membership_connections: self.membership_connections.max(1),
             client_threads: self.client_threads.max(1),
+            time_limit_s: self.time_limit,
         }
     }
 }

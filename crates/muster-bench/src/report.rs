@@ -57,6 +57,9 @@ pub struct Sizes {
     pub connections: usize,
     pub membership_connections: usize,
     pub client_threads: usize,
+    /// Seconds a count-bounded workload (create, growth, sync) may take at most.
+    #[serde(default)]
+    pub time_limit_s: f64,
 }
 
 /// Everything one run against one server measured: what `--json` writes.

@@ -113,6 +113,18 @@ fn remove_members(ids: &[&str]) -> Value {
     json!({"schemas": [PATCH_SCHEMA], "Operations": ops})
 }
 
+/// A note when a count-bounded run stopped at `--time-limit` before doing all its jobs.
+fn stopped<T>(m: &Measured<T>, total: u64) -> String {
+    if m.requests < total {
+        format!(
+            "; STOPPED by --time-limit after {} of {total} jobs",
+            m.requests
+        )
+    } else {
+        String::new()
+    }
+}
+
 fn size_label(n: u64) -> String {
     if n >= 1000 && n.is_multiple_of(1000) {
         format!("{}k", n / 1000)
@@ -185,6 +197,11 @@ impl Ctx {
 
     fn limit(&self) -> Option<Duration> {
         Some(Duration::from_secs_f64(self.sizes.duration_s.max(0.1)))
+    }
+
+    /// The bound of a count-bounded workload (create, growth, sync): `--time-limit`.
+    fn cap(&self) -> Option<Duration> {
+        Some(Duration::from_secs_f64(self.sizes.time_limit_s.max(1.0)))
     }
 
     fn cpu(&self) -> Cpu {
@@ -264,7 +281,7 @@ impl Ctx {
         self.say(&format!("{row_name}: POST /Users x {}", n - have));
         let (api, run) = (self.api.clone(), self.run.clone());
         let before = self.cpu();
-        let m = pool::run(self.sizes.connections, n - have, None, move |_, i| {
+        let m = pool::run(self.sizes.connections, n - have, self.cap(), move |_, i| {
             let (api, run) = (api.clone(), run.clone());
             async move {
                 let name = user_name(have + i, &run, "bench");
@@ -277,8 +294,11 @@ impl Ctx {
             }
         })
         .await?;
-        let row = Row::from_measured(row_name, "create", &m)
-            .note(format!("{} users created; ops/s = users/s", m.out.len()));
+        let row = Row::from_measured(row_name, "create", &m).note(format!(
+            "{} users created; ops/s = users/s{}",
+            m.out.len(),
+            stopped(&m, n - have)
+        ));
         self.push(row, before);
         let mut users = (*self.users).clone();
         users.extend(m.out.into_iter().map(|(_, u)| u));
@@ -537,7 +557,7 @@ impl Ctx {
         self.say("membership: creating probe users");
         let (api, run) = (self.api.clone(), self.run.clone());
         let probe_n = (BATCH * mconns) as u64;
-        let m = pool::run(self.sizes.connections, probe_n, None, move |_, i| {
+        let m = pool::run(self.sizes.connections, probe_n, self.cap(), move |_, i| {
             let (api, run) = (api.clone(), run.clone());
             async move {
                 let name = user_name(i, &run, "probe");
@@ -576,7 +596,7 @@ impl Ctx {
             let (api, users2, gid2) = (self.api.clone(), users.clone(), gid.clone());
             let from = size;
             let c0 = self.cpu();
-            let m = pool::run(mconns, batches, None, move |_, b| {
+            let m = pool::run(mconns, batches, self.cap(), move |_, b| {
                 let (api, users, gid) = (api.clone(), users2.clone(), gid2.clone());
                 async move {
                     let lo = (from + b * BATCH as u64) as usize;
@@ -602,12 +622,20 @@ impl Ctx {
             grow_err += m.errors;
             grow_secs += m.elapsed.as_secs_f64();
             grow_samples.extend(m.samples);
+            if m.requests < batches {
+                size = (from + m.requests * BATCH as u64).min(cp);
+                grow_samples.push(format!(
+                    "growth stopped by --time-limit at {size} members (target {cp})"
+                ));
+                grow_err += 1;
+                break;
+            }
             size = cp;
 
             // Probe: add 100 (not yet members), then remove those 100 by members[value eq "…"].
             let (api, probes2, gid2) = (self.api.clone(), probes.clone(), gid.clone());
             let before = self.cpu();
-            let m = pool::run(mconns, self.sizes.probe, None, move |w, _| {
+            let m = pool::run(mconns, self.sizes.probe, self.cap(), move |w, _| {
                 let (api, probes, gid) = (api.clone(), probes2.clone(), gid2.clone());
                 async move {
                     let ids: Vec<&str> = probes
@@ -689,7 +717,7 @@ impl Ctx {
         self.say(&format!("membership: {removes} removes"));
         let (api, users2, gid2) = (self.api.clone(), users.clone(), gid.clone());
         let before = self.cpu();
-        let m = pool::run(mconns, removes, None, move |_, i| {
+        let m = pool::run(mconns, removes, self.cap(), move |_, i| {
             let (api, users, gid) = (api.clone(), users2.clone(), gid2.clone());
             async move {
                 let idx = (i * size / removes.max(1)) as usize;
@@ -710,6 +738,7 @@ impl Ctx {
         self.push(row, before);
 
         // No member lost or duplicated: read the whole member list once.
+        self.mark_rss("membership before verify read");
         let expected = size - removes;
         let before = self.cpu();
         let t = Instant::now();
@@ -830,7 +859,7 @@ impl Ctx {
         let (api, run) = (self.sync_api.clone(), self.run.clone());
         let before = self.cpu();
         let t0 = Instant::now();
-        let m = pool::run(self.sizes.connections, n, None, move |_, i| {
+        let m = pool::run(self.sizes.connections, n, self.cap(), move |_, i| {
             let (api, run) = (api.clone(), run.clone());
             async move {
                 let name = user_name(i, &run, "sync");
@@ -880,7 +909,7 @@ impl Ctx {
         let groups = Arc::new(groups);
         let (api, run) = (self.sync_api.clone(), self.run.clone());
         let t1 = Instant::now();
-        let mg = pool::run(self.sizes.connections, g, None, move |_, gi| {
+        let mg = pool::run(self.sizes.connections, g, self.cap(), move |_, gi| {
             let (api, run, groups) = (api.clone(), run.clone(), groups.clone());
             async move {
                 let mut lats = Vec::new();
@@ -939,8 +968,10 @@ impl Ctx {
         )
         .note(format!(
             "{created} users + {} groups ({memberships} memberships) in {total_secs:.1} s \
-             (users {users_secs:.1} s, groups {groups_secs:.1} s); ops = objects, latency = every request",
-            mg.out.len()
+             (users {users_secs:.1} s, groups {groups_secs:.1} s); ops = objects, latency = every request{}{}",
+            mg.out.len(),
+            stopped(&m, n),
+            stopped(&mg, g)
         ));
         total.error_samples = user_samples;
         self.push(total, before);
