@@ -17,6 +17,7 @@
 #                              --groups 50 --probe 5 --removes 50; nothing extra with --smoke]
 #   MUSTER_BENCH_PEER_SPEC     pip requirement of the peer [default: scim2-server==0.8.3]
 #   MUSTER_BENCH_OUT           output directory [default: target/bench]
+#   MUSTER_BENCH_PROFILE       release (default) or debug (CI smoke: checks the tool, not speed)
 #
 # Writes OUT/<target>.json per target and OUT/results.json (all of them, with machine facts),
 # and prints the tables and a side-by-side comparison.
@@ -85,10 +86,17 @@ stop() {
   wait "$1" 2>/dev/null || true
 }
 
-echo "== building (release)" >&2
-cargo build --release -p muster -p muster-bench >&2
-MUSTER="$PWD/target/release/muster"
-BENCH="$PWD/target/release/muster-bench"
+# MUSTER_BENCH_PROFILE=debug uses the debug build (CI's smoke run: it only checks that the tool and
+# the workloads still work; its figures mean nothing).
+PROFILE="${MUSTER_BENCH_PROFILE:-release}"
+echo "== building ($PROFILE)" >&2
+if [ "$PROFILE" = release ]; then
+  cargo build --release -p muster -p muster-bench >&2
+else
+  cargo build -p muster -p muster-bench >&2
+fi
+MUSTER="$PWD/target/$PROFILE/muster"
+BENCH="$PWD/target/$PROFILE/muster-bench"
 
 SIZE_ARGS=()
 [ "$SMOKE" = 1 ] && SIZE_ARGS+=(--smoke)
