@@ -17,7 +17,7 @@ use rusqlite::types::{Value as SqlValue, ValueRef};
 use rusqlite::{Connection, OpenFlags, params_from_iter};
 use std::path::Path;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use tokio::sync::{Mutex, OwnedMutexGuard};
 
 pub struct SqliteDialect;
@@ -122,6 +122,34 @@ pub struct SqliteBackend {
     pub(crate) writer: Shared,
     readers: Vec<Shared>,
     next: AtomicUsize,
+    /// Tells the checkpoint thread to stop when the store goes away.
+    stop: Arc<AtomicBool>,
+}
+
+impl Drop for SqliteBackend {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::Relaxed);
+    }
+}
+
+/// How often the background thread moves the WAL into the database file.
+const CHECKPOINT_EVERY: std::time::Duration = std::time::Duration::from_millis(500);
+
+/// Checkpoints the WAL from its own connection and thread, so no request pays for it (SQLite's
+/// automatic checkpoint runs inside whichever commit crosses the threshold). PASSIVE never waits
+/// for readers or the writer.
+fn start_checkpointer(path: &Path, stop: Arc<AtomicBool>) -> StoreResult<()> {
+    let conn = open(path, false).map_err(internal)?;
+    std::thread::Builder::new()
+        .name("muster-sqlite-checkpoint".into())
+        .spawn(move || {
+            while !stop.load(Ordering::Relaxed) {
+                std::thread::sleep(CHECKPOINT_EVERY);
+                let _ = conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(()));
+            }
+        })
+        .map_err(internal)?;
+    Ok(())
 }
 
 /// The store on SQLite.
@@ -131,15 +159,20 @@ impl SqlStore<SqliteBackend> {
     /// Opens (creating if needed) the database file and applies pending migrations.
     pub async fn open(path: &Path) -> StoreResult<SqliteStore> {
         let writer = open(path, false).map_err(internal)?;
+        writer
+            .execute_batch("PRAGMA wal_autocheckpoint = 0;")
+            .map_err(internal)?;
         let readers = std::thread::available_parallelism()
             .map(|n| n.get())
             .unwrap_or(2)
             .max(2)
             * 2;
+        let stop = Arc::new(AtomicBool::new(false));
         let backend = SqliteBackend {
             writer: Arc::new(Mutex::new(writer)),
             readers: Vec::new(),
             next: AtomicUsize::new(0),
+            stop: stop.clone(),
         };
         let mut store = SqlStore::init(backend).await?;
         // Readers open after migrations, so they see the schema.
@@ -149,6 +182,7 @@ impl SqlStore<SqliteBackend> {
                 .readers
                 .push(Arc::new(Mutex::new(open(path, true).map_err(internal)?)));
         }
+        start_checkpointer(path, stop)?;
         Ok(store)
     }
 }
@@ -413,6 +447,39 @@ mod tests {
             assert!(plan.contains(index), "{filter}: {plan}");
             assert!(!plan.contains("SCAN r"), "{filter} scans the table: {plan}");
         }
+    }
+
+    /// Requests never checkpoint (autocheckpoint is off); the background thread moves committed
+    /// pages into the database file.
+    #[tokio::test]
+    async fn the_wal_is_checkpointed_in_the_background() {
+        use muster_domain::model::{Mode, NewResource};
+        use muster_domain::store::Store;
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("t.db");
+        let store = super::SqliteStore::open(&path).await.unwrap();
+        let t = store.create_tenant("t", Mode::Scim).await.unwrap();
+        std::thread::sleep(std::time::Duration::from_millis(1200));
+        let before = std::fs::metadata(&path).unwrap().len();
+        for i in 0..400 {
+            let data =
+                serde_json::json!({"userName": format!("u{i}@x.com"), "title": "x".repeat(200)});
+            let new = NewResource {
+                data: data.as_object().cloned().unwrap(),
+                members: vec![],
+            };
+            store.create(&t.id, ResourceKind::User, new).await.unwrap();
+        }
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+        while std::fs::metadata(&path).unwrap().len() == before
+            && std::time::Instant::now() < deadline
+        {
+            std::thread::sleep(std::time::Duration::from_millis(100));
+        }
+        assert!(
+            std::fs::metadata(&path).unwrap().len() > before,
+            "the database file never grew"
+        );
     }
 
     #[test]
