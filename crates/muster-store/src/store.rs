@@ -45,7 +45,14 @@ fn conflict_on(field: &str) -> impl FnOnce(ExecError) -> StoreError + '_ {
 /// The store over one engine.
 pub struct SqlStore<B: Backend> {
     pub(crate) backend: B,
+    /// Where the next `startIndex` page of a default-ordered list begins (the last `seq` served),
+    /// so clients paging sequentially (Okta, PingOne: 1, 101, 201, …) get keyset queries instead
+    /// of ever larger OFFSETs. Per node and safe to lose: a miss falls back to OFFSET.
+    pages: std::sync::Mutex<HashMap<String, i64>>,
 }
+
+/// Entries kept in [`SqlStore::pages`] before it starts afresh.
+const PAGE_MEMORY: usize = 4096;
 
 type S<B> = Sql<<B as Backend>::D>;
 type C<B> = Box<dyn Conn<<B as Backend>::D>>;
@@ -102,7 +109,10 @@ impl<B: Backend> SqlStore<B> {
     pub(crate) async fn init(backend: B) -> StoreResult<Self> {
         let migrations = <B::D as crate::sql::Dialect>::MIGRATIONS;
         backend.migrate(migrations).await?;
-        Ok(SqlStore { backend })
+        Ok(SqlStore {
+            backend,
+            pages: std::sync::Mutex::default(),
+        })
     }
 
     async fn find(
@@ -133,7 +143,23 @@ impl<B: Backend> SqlStore<B> {
         let tbl = table(kind).name;
         let mut conn = self.backend.read().await?;
         let filter = where_clause::<B::D>(t, q.filter.as_ref());
+        // The page an earlier page of the same query ended before, if this node served it.
+        let page_key = |start: u64| match (&q.page, &q.sort) {
+            (PageReq::Index { .. }, None) => Some(format!(
+                "{}|{kind:?}|{}|{:?}|{}|{start}",
+                t.0, filter.text, filter.binds, q.descending
+            )),
+            _ => None,
+        };
+        let remembered = |start: u64| {
+            let key = page_key(start)?;
+            self.pages.lock().ok()?.get(&key).copied()
+        };
         let (limit, offset, after_seq) = match &q.page {
+            PageReq::Index { start, count } if *start > 1 => match remembered(*start) {
+                Some(seq) => (*count, 0, Some(seq)),
+                None => (*count, start - 1, None),
+            },
             PageReq::Index { start, count } => (*count, start.saturating_sub(1), None),
             PageReq::Cursor { cursor, count } => {
                 match cursor.as_deref().map(decode_cursor).transpose()? {
@@ -164,6 +190,15 @@ impl<B: Backend> SqlStore<B> {
             let rows = conn.rows(&count, &[Ty::Int]).await?;
             rows.first().map(|r| r.int(0)).transpose()?.unwrap_or(0) as u64
         };
+        if let (PageReq::Index { start, .. }, true, Some((seq, _))) = (&q.page, more, items.last())
+            && let Some(key) = page_key(start + items.len() as u64)
+            && let Ok(mut pages) = self.pages.lock()
+        {
+            if pages.len() >= PAGE_MEMORY {
+                pages.clear();
+            }
+            pages.insert(key, *seq);
+        }
         let next_cursor = match (&q.page, more) {
             (PageReq::Cursor { .. }, true) => Some(if q.sort.is_none() {
                 format!("s{}", items.last().map(|(seq, _)| *seq).unwrap_or_default())

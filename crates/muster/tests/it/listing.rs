@@ -463,3 +463,34 @@ async fn non_numeric_paging_parameters_are_400() {
             .assert_error(400, Some("invalidValue"));
     }
 }
+
+#[tokio::test]
+async fn sequential_index_pages_continue_where_the_last_page_ended() {
+    // Clients page with startIndex = 1, 4, 7, … . A node that served the previous page resumes
+    // after its last row (a keyset query, cheap at any depth) instead of counting rows again, so a
+    // user deleted from an earlier page does not make the walk skip one.
+    let s = TestServer::start().await;
+    let mut ids = Vec::new();
+    for i in 0..7 {
+        ids.push(s.user(&format!("walk{i}@x.com")).await);
+    }
+    let first = s.get("/Users?startIndex=1&count=3").await;
+    let page1: Vec<String> = first.body["Resources"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["id"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(page1, ids[..3]);
+    s.delete(&format!("/Users/{}", ids[0])).await;
+    let second = s.get("/Users?startIndex=4&count=3").await;
+    let page2: Vec<String> = second.body["Resources"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["id"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(page2, ids[3..6], "continues after the last row served");
+    assert_eq!(second.body["totalResults"], 6);
+    assert_eq!(second.body["startIndex"], 4);
+}
