@@ -117,7 +117,7 @@ pub fn resolve_filter(rt: &ResourceType, f: &Filter) -> ScimResult<Cond> {
                     "a value filter needs a complex attribute",
                 ));
             }
-            if is_membership(rt, &r) {
+            if r.is_membership(rt) {
                 return membership(rt, &r, filter);
             }
             if !r.attr.multi_valued {
@@ -201,14 +201,6 @@ fn column(rt: &ResourceType, r: &Resolved) -> Option<Column> {
     })
 }
 
-fn is_membership(rt: &ResourceType, r: &Resolved) -> bool {
-    r.extension.is_none()
-        && matches!(
-            (rt.kind, r.attr.name),
-            (ResourceKind::Group, "members") | (ResourceKind::User, "groups")
-        )
-}
-
 /// A filter on a group's `members` or a user's `groups`, by `value` (the id on the other side).
 /// `value eq "x"` is an index lookup; anything else is an EXISTS over the membership rows.
 fn membership(rt: &ResourceType, r: &Resolved, inner: &Filter) -> ScimResult<Cond> {
@@ -266,7 +258,7 @@ fn present(rt: &ResourceType, path: &AttrPath) -> ScimResult<Cond> {
     if r.is_common() && r.attr.name == "meta" {
         return Ok(Cond::Const(true));
     }
-    if is_membership(rt, &r) {
+    if r.is_membership(rt) {
         let inner = Filter::Present(AttrPath::simple(r.sub.map_or("value", |s| s.name)));
         return membership(rt, &r, &inner);
     }
@@ -356,7 +348,7 @@ fn compare(
         }
     }
     // `members.value eq` / `members eq` on groups, `groups.value eq` on users.
-    if is_membership(rt, &r) {
+    if r.is_membership(rt) {
         let as_value = Filter::Compare {
             path: AttrPath::simple(r.sub.map_or("value", |s| s.name)),
             op,

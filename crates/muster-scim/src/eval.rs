@@ -6,7 +6,7 @@ use crate::error::{ScimError, ScimResult};
 use crate::filter::{AttrPath, CompValue, CompareOp, Filter};
 use crate::resolve::{get_ci, resolve_attr};
 use crate::resource::{fold, parse_datetime};
-use crate::schema::{AttrType, Attribute, ResourceKind, ResourceType};
+use crate::schema::{AttrType, Attribute, ResourceType};
 use serde_json::{Map, Value};
 
 /// A comparison value converted to the attribute's type; strings of case-insensitive
@@ -134,17 +134,7 @@ pub enum Scope<'a> {
     Element(&'a Attribute),
 }
 
-/// The attribute a path ends at, and the values it selects in `obj`.
-/// `groups` of a user and `members` of a group live in their own table: stores filter them by
-/// `value` (the id) only, so this evaluator accepts exactly that too.
-fn is_membership(rt: &ResourceType, r: &crate::resolve::Resolved) -> bool {
-    r.extension.is_none()
-        && matches!(
-            (rt.kind, r.attr.name),
-            (ResourceKind::User, "groups") | (ResourceKind::Group, "members")
-        )
-}
-
+/// Memberships are filtered by `value` only (see `Resolved::is_membership`), here as in stores.
 fn only_value(path: &AttrPath, name: &str) -> ScimResult<()> {
     if name.eq_ignore_ascii_case("value") {
         Ok(())
@@ -191,7 +181,7 @@ fn select<'v>(
                     "invalid filter: filtering on '{path}' is not supported"
                 )));
             }
-            if is_membership(rt, &r)
+            if r.is_membership(rt)
                 && let Some(sub) = r.sub
             {
                 only_value(path, sub.name)?;
@@ -294,7 +284,7 @@ pub fn matches(scope: Scope<'_>, filter: &Filter, obj: &Map<String, Value>) -> S
             };
             // Type-check the inner filter even when there is nothing to test it on.
             check(Scope::Element(r.attr), filter)?;
-            if is_membership(rt, &r) {
+            if r.is_membership(rt) {
                 inner_paths(filter, &mut |p| only_value(p, &p.attr))?;
             }
             let mut hit = false;

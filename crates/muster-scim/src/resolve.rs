@@ -20,6 +20,17 @@ impl Resolved {
         self.sub.unwrap_or(self.attr)
     }
 
+    /// Whether this is a user's `groups` or a group's `members`: memberships, which stores keep in
+    /// their own table and filter by `value` (the id on the other side) only.
+    pub fn is_membership(&self, rt: &ResourceType) -> bool {
+        use crate::schema::ResourceKind;
+        self.extension.is_none()
+            && matches!(
+                (rt.kind, self.attr.name),
+                (ResourceKind::User, "groups") | (ResourceKind::Group, "members")
+            )
+    }
+
     /// Whether this is one of `id`, `externalId`, `meta`.
     pub fn is_common(&self) -> bool {
         self.extension.is_none() && COMMON_ATTRIBUTES.iter().any(|a| std::ptr::eq(a, self.attr))

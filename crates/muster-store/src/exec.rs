@@ -28,6 +28,11 @@ pub enum Cell {
 #[derive(Debug, Clone)]
 pub struct Row(pub Vec<Cell>);
 
+/// Wraps an engine or decoding error as a store failure.
+pub(crate) fn internal(e: impl std::fmt::Display) -> StoreError {
+    StoreError::Internal(e.to_string())
+}
+
 fn bad(i: usize) -> StoreError {
     StoreError::Internal(format!("unexpected value in column {i}"))
 }

@@ -2,12 +2,12 @@
 //! on one database. Writes lock the row they change (`SELECT … FOR UPDATE`), so concurrent
 //! PATCHes from different nodes serialise per resource; migrations serialise on a lock row.
 
-use crate::exec::{Backend, Conn, ExecResult, exec_error};
+use crate::exec::{Backend, Conn, ExecResult, exec_error, internal};
 use crate::migrate::Migration;
 use crate::sql::{Dialect, Sql};
 use crate::store::{SqlStore, now};
 use async_trait::async_trait;
-use muster_domain::store::{StoreError, StoreResult};
+use muster_domain::store::StoreResult;
 use muster_scim::schema::AttrType;
 use sqlx::pool::PoolConnection;
 use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
@@ -57,10 +57,6 @@ fn pg_path(segments: &[String]) -> String {
         .map(|s| format!("\"{}\"", s.replace(['"', '\\'], "")))
         .collect();
     format!("{{{}}}", quoted.join(","))
-}
-
-fn internal(e: impl std::fmt::Display) -> StoreError {
-    StoreError::Internal(e.to_string())
 }
 
 pub struct PgBackend {

@@ -1,7 +1,7 @@
 //! The directory store, written once over [`Backend`]: tenants, tokens, users, groups and
 //! memberships. Engines differ only in their [`crate::sql::Dialect`] and connection handling.
 
-use crate::exec::{Backend, Conn, ExecError, Row, Ty};
+use crate::exec::{Backend, Conn, ExecError, Row, Ty, internal};
 use crate::row::{name_field, promote};
 use crate::sql::{Bind, Dialect, Sql, emit_cond, emit_order, table};
 use async_trait::async_trait;
@@ -28,10 +28,6 @@ const COLUMN_TYPES: [Ty; 6] = [Ty::Int, Ty::Text, Ty::Text, Ty::Text, Ty::Text, 
 
 pub(crate) fn now() -> String {
     format_datetime(time::OffsetDateTime::now_utc())
-}
-
-fn internal(e: impl std::fmt::Display) -> StoreError {
-    StoreError::Internal(e.to_string())
 }
 
 /// Maps a write error: a unique violation becomes a conflict on `field`.
@@ -124,7 +120,7 @@ impl<B: Backend> SqlStore<B> {
     ) -> StoreResult<Option<(i64, Stored)>> {
         let mut sql = S::<B>::new(&format!(
             "SELECT {COLUMNS} FROM {} r WHERE r.tenant_id = ",
-            table(kind).name
+            table(kind)
         ));
         sql.text(t.0.clone()).push(" AND r.id = ").text(id);
         if lock {
@@ -140,7 +136,7 @@ impl<B: Backend> SqlStore<B> {
         kind: ResourceKind,
         q: &ListQuery,
     ) -> StoreResult<ListPage> {
-        let tbl = table(kind).name;
+        let tbl = table(kind);
         let mut conn = self.backend.read().await?;
         let filter = where_clause::<B::D>(t, q.filter.as_ref());
         // The page an earlier page of the same query ended before, if this node served it.
@@ -237,7 +233,7 @@ pub(crate) fn page_sql<D: Dialect>(
     limit: u64,
     offset: u64,
 ) -> Sql<D> {
-    let mut sql = Sql::<D>::new(&format!("SELECT {COLUMNS} FROM {} r", table(kind).name));
+    let mut sql = Sql::<D>::new(&format!("SELECT {COLUMNS} FROM {} r", table(kind)));
     sql.push(&filter.text);
     sql.binds = filter.binds.clone();
     if let Some(seq) = after_seq {
@@ -851,7 +847,7 @@ impl<B: Backend> Store for SqlStore<B> {
         load: Load,
         mutate: Mutation<'_>,
     ) -> StoreResult<Stored> {
-        let tbl = table(kind).name;
+        let tbl = table(kind);
         let mut conn = self.backend.write().await?;
         let (seq, mut current) = Self::find(&mut conn, t, kind, id, true)
             .await?
@@ -919,7 +915,7 @@ impl<B: Backend> Store for SqlStore<B> {
         id: &str,
         if_match: Option<&[i64]>,
     ) -> StoreResult<()> {
-        let tbl = table(kind).name;
+        let tbl = table(kind);
         let mut conn = self.backend.write().await?;
         let (seq, current) = Self::find(&mut conn, t, kind, id, true)
             .await?

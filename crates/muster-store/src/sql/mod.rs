@@ -108,23 +108,11 @@ impl<D: Dialect> Sql<D> {
     }
 }
 
-/// Table and alias names for a resource kind.
-pub struct Table {
-    pub name: &'static str,
-    /// Alias used in list queries.
-    pub alias: &'static str,
-}
-
-pub fn table(kind: ResourceKind) -> Table {
+/// The table a resource kind lives in (aliased `r` in every query).
+pub fn table(kind: ResourceKind) -> &'static str {
     match kind {
-        ResourceKind::User => Table {
-            name: "users",
-            alias: "r",
-        },
-        ResourceKind::Group => Table {
-            name: "groups",
-            alias: "r",
-        },
+        ResourceKind::User => "users",
+        ResourceKind::Group => "groups",
     }
 }
 

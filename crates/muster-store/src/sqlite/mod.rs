@@ -6,7 +6,7 @@
 //! meets a concurrent writer half-way, also from another process such as the CLI; reads use a
 //! small set of read-only connections.
 
-use crate::exec::{Backend, Cell, Conn, ExecError, ExecResult, Row, Ty};
+use crate::exec::{Backend, Cell, Conn, ExecError, ExecResult, Row, Ty, internal};
 use crate::migrate::Migration;
 use crate::sql::{Bind, Dialect, Sql};
 use crate::store::{SqlStore, now};
@@ -62,10 +62,6 @@ fn json_path(segments: &[String]) -> String {
         }
     }
     p
-}
-
-fn internal(e: impl std::fmt::Display) -> StoreError {
-    StoreError::Internal(e.to_string())
 }
 
 fn exec_error(e: rusqlite::Error) -> ExecError {
