@@ -46,6 +46,7 @@ pub struct Tenant {
     pub id: TenantId,
     pub name: String,
     pub mode: Mode,
+    pub settings: crate::admin::model::TenantSettings,
     pub created: String,
 }
 
@@ -58,6 +59,10 @@ pub struct TokenInfo {
     pub created: String,
     pub last_used: Option<String>,
     pub revoked: bool,
+    /// The SSO connection SCIM was bound to when the token was made.
+    pub connection_id: Option<String>,
+    /// Set by a rotation: the token works until then.
+    pub expires_at: Option<String>,
 }
 
 /// A new token's stored part.
@@ -66,6 +71,7 @@ pub struct NewToken {
     pub id: String,
     pub hash: [u8; 32],
     pub prefix: String,
+    pub connection_id: Option<String>,
 }
 
 /// A member of a group as stored: its id, kind and display name (joined on read).
@@ -95,6 +101,9 @@ pub struct Stored {
     pub members: Option<Vec<MemberRef>>,
     /// Users only, and only when asked for.
     pub groups: Option<Vec<GroupRef>>,
+    /// A user's `source` (`scim`, `manual`, `jit`) or a group's `kind` (`scim`, `custom`,
+    /// `system`, `product`).
+    pub class: String,
 }
 
 /// A resource to create.
@@ -103,6 +112,8 @@ pub struct NewResource {
     pub data: Map<String, Value>,
     /// Member ids (groups only).
     pub members: Vec<String>,
+    /// Source or kind; see [`Stored::class`].
+    pub class: String,
 }
 
 /// What an update closure decides, given the current resource.
@@ -110,6 +121,8 @@ pub struct NewResource {
 pub struct Update {
     pub data: Map<String, Value>,
     pub members: Vec<MemberChange>,
+    /// A new source or kind (an IdP taking over a user or group).
+    pub class: Option<String>,
 }
 
 /// What a read should load besides the document.
@@ -117,4 +130,21 @@ pub struct Update {
 pub struct Load {
     pub members: bool,
     pub groups: bool,
+    /// Users' groups of every kind (the admin view), not only those SCIM manages.
+    pub all_kinds: bool,
 }
+
+/// The classes of users and groups (see [`Stored::class`]).
+pub mod class {
+    pub const SCIM: &str = "scim";
+    pub const MANUAL: &str = "manual";
+    pub const JIT: &str = "jit";
+    pub const CUSTOM: &str = "custom";
+    pub const SYSTEM: &str = "system";
+    pub const PRODUCT: &str = "product";
+}
+
+/// The groups every tenant has (product.md §1); reserved in any letter case (rule 4).
+pub const EVERYONE: &str = "Everyone";
+pub const ADMINISTRATORS: &str = "Admin Center Administrators";
+pub const SYSTEM_GROUPS: [&str; 2] = [EVERYONE, ADMINISTRATORS];

@@ -19,6 +19,9 @@ pub enum Column {
     Active,
     Created,
     LastModified,
+    /// A user's source or a group's kind ([`crate::model::Stored::class`]): never reachable
+    /// from a client's filter, only added by muster (SCIM sees only the groups it manages).
+    Class,
 }
 
 /// A path in the stored JSON document. `folded` selects the search copy in which strings of

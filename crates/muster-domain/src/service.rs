@@ -1,8 +1,8 @@
 //! The SCIM use cases, independent of HTTP: what `POST /Users`, `PATCH /Groups/{id}` and
 //! friends mean, in terms of the schema engine and the store.
 
-use crate::model::{Load, Mode, NewResource, Stored, Tenant, Update};
-use crate::query::{resolve_filter, resolve_sort};
+use crate::model::{Load, Mode, NewResource, Stored, Tenant, Update, class};
+use crate::query::{Column, Cond, Field, resolve_filter, resolve_sort};
 use crate::store::{ListQuery, PageReq, Store, StoreError};
 use muster_scim::filter::Filter;
 use muster_scim::list::list_response;
@@ -224,6 +224,7 @@ impl Scim {
         Load {
             members: kind == ResourceKind::Group && proj.wants("members"),
             groups: kind == ResourceKind::User && proj.wants("groups"),
+            all_kinds: false,
         }
     }
 
@@ -258,6 +259,7 @@ impl Scim {
             NewResource {
                 data: data.clone(),
                 members: ids.clone(),
+                class: class::SCIM.into(),
             },
         ))
         .map_err(|e| self.map_err(kind, "", e, Some(&data)))?;
@@ -284,6 +286,7 @@ impl Scim {
             .get(&ctx.tenant.id, kind, id, Self::load_for(kind, proj))
             .await
             .map_err(|e| self.map_err(kind, id, e, None))?;
+        visible(kind, &s, id)?;
         Ok(Self::render(ctx, kind, s, proj))
     }
 
@@ -306,10 +309,12 @@ impl Scim {
             changes.push(MemberChange::Replace(m));
         }
         let new_data = data.clone();
-        let mut mutate = move |_: &Stored| {
+        let mut mutate = move |cur: &Stored| {
+            visible(kind, cur, id)?;
             Ok(Update {
                 data: new_data.clone(),
                 members: changes.clone(),
+                class: None,
             })
         };
         let if_match = parse_if_match(if_match);
@@ -340,6 +345,7 @@ impl Scim {
         let ops = patch::parse_request(body)?;
         let mut patched_data: Option<Map<String, Value>> = None;
         let mut mutate = |cur: &Stored| {
+            visible(kind, cur, id)?;
             let p = patch::apply(rt, &cur.data, &ops)?;
             for change in &p.members {
                 if let MemberChange::Add(m) | MemberChange::Replace(m) = change {
@@ -350,6 +356,7 @@ impl Scim {
             Ok(Update {
                 data: p.resource,
                 members: p.members,
+                class: None,
             })
         };
         let load = proj.map(|p| Self::load_for(kind, p)).unwrap_or_default();
@@ -375,6 +382,16 @@ impl Scim {
         if_match: Option<&str>,
     ) -> ScimResult<()> {
         let if_match = parse_if_match(if_match);
+        // Groups SCIM does not manage are never its to delete; their class never becomes
+        // another between this read and the delete (only custom groups turn `scim`).
+        if kind == ResourceKind::Group {
+            let s = self
+                .store
+                .get(&ctx.tenant.id, kind, id, Load::default())
+                .await
+                .map_err(|e| self.map_err(kind, id, e, None))?;
+            visible(kind, &s, id)?;
+        }
         retrying!(
             self.store
                 .delete(&ctx.tenant.id, kind, id, if_match.as_deref())
@@ -423,6 +440,19 @@ impl Scim {
         let filter = match p.filter.as_deref().map(str::trim) {
             None | Some("") => None,
             Some(f) => Some(resolve_filter(rt, &Filter::parse(f)?)?),
+        };
+        let filter = if kind == ResourceKind::Group {
+            let scim = Cond::Cmp {
+                field: Field::Column(Column::Class),
+                op: muster_scim::filter::CompareOp::Eq,
+                value: muster_scim::eval::Operand::Str(class::SCIM.into()),
+            };
+            Some(match filter {
+                Some(f) => Cond::And(Box::new(f), Box::new(scim)),
+                None => scim,
+            })
+        } else {
+            filter
         };
         let sort = match p.sort_by.as_deref().map(str::trim) {
             None | Some("") => None,
@@ -546,6 +576,15 @@ impl Scim {
         }
         Ok(list_response(items, total, Some(start), None))
     }
+}
+
+/// SCIM sees every user but only the groups it manages: system, product and custom groups
+/// belong to the administrators (product rule 13), so to SCIM they do not exist.
+fn visible(kind: ResourceKind, s: &Stored, id: &str) -> ScimResult<()> {
+    if kind == ResourceKind::Group && s.class != class::SCIM {
+        return Err(ScimError::not_found(format!("{} {id} not found", kind_name(kind))));
+    }
+    Ok(())
 }
 
 /// Member ids of normalised member objects; every member needs a `value`.

@@ -67,7 +67,7 @@ pub struct ListPage {
 pub type Mutation<'a> = &'a mut (dyn FnMut(&Stored) -> Result<Update, ScimError> + Send);
 
 #[async_trait]
-pub trait Store: Send + Sync + 'static {
+pub trait Store: crate::admin::store::AdminStore + Send + Sync + 'static {
     /// Whether the store answers and its schema is current (readiness).
     async fn ready(&self) -> bool;
 
@@ -83,7 +83,8 @@ pub trait Store: Send + Sync + 'static {
 
     async fn create_token(&self, tenant: &TenantId, token: &NewToken) -> StoreResult<TokenInfo>;
     async fn list_tokens(&self, tenant: &TenantId) -> StoreResult<Vec<TokenInfo>>;
-    /// Revokes by token id or by its listed prefix; returns whether one was revoked.
+    /// Revokes by token id or by its listed prefix, in any tenant (the operator's CLI);
+    /// returns whether one was revoked.
     async fn revoke_token(&self, id_or_prefix: &str) -> StoreResult<bool>;
     /// The live token with this hash, with its tenant.
     async fn token_by_hash(&self, hash: &[u8; 32]) -> StoreResult<Option<(TokenInfo, Tenant)>>;

@@ -1,6 +1,7 @@
 //! SQL stores behind `muster_domain::store::Store`: the logic once ([`store`]), over each engine's
 //! [`exec::Backend`]. Dynamic SQL is generated only in [`sql`].
 
+mod admin;
 pub mod exec;
 pub mod migrate;
 pub mod postgres;

@@ -43,11 +43,18 @@ impl Dialect for PgDialect {
     }
     const FOR_UPDATE: &'static str = " FOR UPDATE";
     const JSON_CAST: &'static str = "::jsonb";
-    const MIGRATIONS: &'static [Migration] = &[Migration {
-        version: 1,
-        name: "init",
-        sql: include_str!("../migrations/postgres/0001_init.sql"),
-    }];
+    const MIGRATIONS: &'static [Migration] = &[
+        Migration {
+            version: 1,
+            name: "init",
+            sql: include_str!("../migrations/postgres/0001_init.sql"),
+        },
+        Migration {
+            version: 2,
+            name: "admin",
+            sql: include_str!("../migrations/postgres/0002_admin.sql"),
+        },
+    ];
 }
 
 /// `["name", "givenName"]` → `{"name","givenName"}` (a text[] literal).

@@ -6,7 +6,8 @@ use crate::row::{name_field, promote};
 use crate::sql::{Bind, Dialect, Sql, emit_cond, emit_order, table};
 use async_trait::async_trait;
 use muster_domain::model::{
-    GroupRef, Load, MemberRef, Mode, NewResource, NewToken, Stored, Tenant, TenantId, TokenInfo,
+    GroupRef, Load, MemberRef, Mode, NewResource, NewToken, SYSTEM_GROUPS, Stored, Tenant,
+    TenantId, TokenInfo, class,
 };
 use muster_domain::query::Cond;
 use muster_domain::store::{
@@ -23,8 +24,17 @@ use std::collections::HashMap;
 /// Ids per `IN (…)` list: well under every engine's bound-parameter limit.
 const CHUNK: usize = 500;
 
-const COLUMNS: &str = "r.seq, r.id, r.data, r.created, r.last_modified, r.version";
-const COLUMN_TYPES: [Ty; 6] = [Ty::Int, Ty::Text, Ty::Text, Ty::Text, Ty::Text, Ty::Int];
+/// What a resource read selects (rows aliased `r`).
+const COLUMNS: &str = "r.seq, r.id, r.data, r.created, r.last_modified, r.version, r.class";
+const COLUMN_TYPES: [Ty; 7] = [
+    Ty::Int,
+    Ty::Text,
+    Ty::Text,
+    Ty::Text,
+    Ty::Text,
+    Ty::Int,
+    Ty::Text,
+];
 
 pub(crate) fn now() -> String {
     format_datetime(time::OffsetDateTime::now_utc())
@@ -65,27 +75,35 @@ fn stored(mut row: Row) -> StoreResult<(i64, Stored)> {
             version: row.int(5)?,
             members: None,
             groups: None,
+            class: row.text(6)?,
         },
     ))
 }
 
-fn tenant_row(mut r: Row, at: usize) -> StoreResult<Tenant> {
+pub(crate) fn tenant_row(mut r: Row, at: usize) -> StoreResult<Tenant> {
     let mode = r.text(at + 2)?;
+    let settings = r.text(at + 4)?;
     Ok(Tenant {
         id: TenantId(r.text(at)?),
         name: r.text(at + 1)?,
         mode: Mode::parse(&mode).unwrap_or(Mode::Scim),
         created: r.text(at + 3)?,
+        settings: serde_json::from_str(&settings).unwrap_or_default(),
     })
 }
 
-const TENANT_TYPES: [Ty; 4] = [Ty::Text, Ty::Text, Ty::Text, Ty::Text];
-const TOKEN_COLUMNS: &str = "k.id, k.tenant_id, k.prefix, k.created, k.last_used, k.revoked_at";
-const TOKEN_TYPES: [Ty; 6] = [
+/// A tenant's columns (table aliased `t`), as [`tenant_row`] reads them.
+pub(crate) const TENANT_COLUMNS: &str = "t.id, t.name, t.mode, t.created, t.settings";
+pub(crate) const TENANT_TYPES: [Ty; 5] = [Ty::Text, Ty::Text, Ty::Text, Ty::Text, Ty::Text];
+const TOKEN_COLUMNS: &str =
+    "k.id, k.tenant_id, k.prefix, k.created, k.last_used, k.revoked_at, k.connection_id, k.expires_at";
+const TOKEN_TYPES: [Ty; 8] = [
     Ty::Text,
     Ty::Text,
     Ty::Text,
     Ty::Text,
+    Ty::OptText,
+    Ty::OptText,
     Ty::OptText,
     Ty::OptText,
 ];
@@ -98,6 +116,8 @@ fn token_row(r: &mut Row) -> StoreResult<TokenInfo> {
         created: r.text(3)?,
         last_used: r.opt_text(4)?,
         revoked: r.opt_text(5)?.is_some(),
+        connection_id: r.opt_text(6)?,
+        expires_at: r.opt_text(7)?,
     })
 }
 
@@ -303,8 +323,12 @@ async fn load_extras<B: Backend>(
                 );
                 sql.text(t.0.clone())
                     .push(" AND m.member_id IN ")
-                    .text_list(chunk)
-                    .push(" ORDER BY g.name_norm");
+                    .text_list(chunk);
+                if !load.all_kinds {
+                    // SCIM sees only the groups it manages (product rule 13).
+                    sql.push(" AND g.class = ").text(class::SCIM);
+                }
+                sql.push(" ORDER BY g.name_norm");
                 for mut row in conn.rows(&sql, &[Ty::Text, Ty::Text, Ty::Text]).await? {
                     let member = row.text(0)?;
                     by_user.entry(member).or_default().push(GroupRef {
@@ -456,8 +480,11 @@ async fn add_members<B: Backend>(
     for chunk in unique.chunks(CHUNK) {
         let mut sql = S::<B>::new("SELECT id, CAST(0 AS BIGINT) FROM users WHERE tenant_id = ");
         sql.text(t.0.clone()).push(" AND id IN ").text_list(chunk);
+        // Only groups SCIM manages can be nested; system and product groups are not visible.
         sql.push(" UNION ALL SELECT id, CAST(1 AS BIGINT) FROM groups WHERE tenant_id = ")
             .text(t.0.clone())
+            .push(" AND class = ")
+            .text(class::SCIM)
             .push(" AND id IN ")
             .text_list(chunk);
         let mut found: HashMap<String, i64> = HashMap::with_capacity(chunk.len());
@@ -495,11 +522,13 @@ async fn add_members<B: Backend>(
 }
 
 /// The INSERT of a resource with its promoted columns (new, or restored by an import).
-fn insert_sql<B: Backend>(
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn insert_sql<B: Backend>(
     t: &TenantId,
     kind: ResourceKind,
     id: &str,
     data: &Map<String, Value>,
+    class: &str,
     created: &str,
     last_modified: &str,
     version: i64,
@@ -508,11 +537,11 @@ fn insert_sql<B: Backend>(
     let mut sql = match kind {
         ResourceKind::User => S::<B>::new(
             "INSERT INTO users (tenant_id, id, user_name, name_norm, external_id, active, display, \
-             data, search, created, last_modified, version) VALUES (",
+             data, search, created, last_modified, version, class) VALUES (",
         ),
         ResourceKind::Group => S::<B>::new(
             "INSERT INTO groups (tenant_id, id, display_name, name_norm, external_id, \
-             data, search, created, last_modified, version) VALUES (",
+             data, search, created, last_modified, version, class) VALUES (",
         ),
     };
     sql.text(t.0.clone())
@@ -536,8 +565,43 @@ fn insert_sql<B: Backend>(
         .push(", ")
         .text(created)
         .push(", ");
-    sql.text(last_modified).push(", ").int(version).push(")");
+    sql.text(last_modified)
+        .push(", ")
+        .int(version)
+        .push(", ")
+        .text(class)
+        .push(")");
     Ok(sql)
+}
+
+fn insert_tenant<B: Backend>(t: &Tenant) -> StoreResult<S<B>> {
+    let mut sql = S::<B>::new(
+        "INSERT INTO tenants (id, name, name_norm, mode, settings, created) VALUES (",
+    );
+    sql.text(t.id.0.clone())
+        .push(", ")
+        .text(t.name.clone())
+        .push(", ")
+        .text(fold(&t.name))
+        .push(", ");
+    sql.text(t.mode.as_str())
+        .push(", ")
+        .text(serde_json::to_string(&t.settings).map_err(internal)?)
+        .push(", ")
+        .text(t.created.clone())
+        .push(")");
+    Ok(sql)
+}
+
+/// The stored document of a group muster makes itself (system and product groups).
+pub(crate) fn group_document(name: &str) -> Map<String, Value> {
+    let mut data = Map::new();
+    data.insert(
+        "schemas".into(),
+        Value::Array(vec![Value::String(muster_scim::schema::GROUP_SCHEMA.into())]),
+    );
+    data.insert("displayName".into(), Value::String(name.to_string()));
+    data
 }
 
 #[async_trait]
@@ -568,29 +632,38 @@ impl<B: Backend> Store for SqlStore<B> {
             id: TenantId(uuid::Uuid::new_v4().to_string()),
             name: name.to_string(),
             mode,
+            settings: Default::default(),
             created: now(),
         };
         let mut conn = self.backend.write().await?;
-        let mut sql =
-            S::<B>::new("INSERT INTO tenants (id, name, name_norm, mode, created) VALUES (");
-        sql.text(t.id.0.clone())
-            .push(", ")
-            .text(name)
-            .push(", ")
-            .text(fold(name))
-            .push(", ");
-        sql.text(mode.as_str())
-            .push(", ")
-            .text(t.created.clone())
-            .push(")");
-        conn.exec(&sql).await.map_err(conflict_on("name"))?;
+        conn.exec(&insert_tenant::<B>(&t)?)
+            .await
+            .map_err(conflict_on("name"))?;
+        // Every tenant starts with its system groups (product.md §1).
+        for name in SYSTEM_GROUPS {
+            let data = group_document(name);
+            let id = uuid::Uuid::new_v4().to_string();
+            let sql = insert_sql::<B>(
+                &t.id,
+                ResourceKind::Group,
+                &id,
+                &data,
+                class::SYSTEM,
+                &t.created,
+                &t.created,
+                1,
+            )?;
+            conn.exec(&sql).await?;
+        }
         conn.commit().await?;
         Ok(t)
     }
 
     async fn tenant_by_name(&self, name: &str) -> StoreResult<Option<Tenant>> {
         let mut conn = self.backend.read().await?;
-        let mut sql = S::<B>::new("SELECT id, name, mode, created FROM tenants WHERE name_norm = ");
+        let mut sql = S::<B>::new(&format!(
+            "SELECT {TENANT_COLUMNS} FROM tenants t WHERE t.name_norm = "
+        ));
         sql.text(fold(name));
         let row = conn.rows(&sql, &TENANT_TYPES).await?.into_iter().next();
         row.map(|r| tenant_row(r, 0)).transpose()
@@ -598,7 +671,9 @@ impl<B: Backend> Store for SqlStore<B> {
 
     async fn list_tenants(&self) -> StoreResult<Vec<Tenant>> {
         let mut conn = self.backend.read().await?;
-        let sql = S::<B>::new("SELECT id, name, mode, created FROM tenants ORDER BY name_norm");
+        let sql = S::<B>::new(&format!(
+            "SELECT {TENANT_COLUMNS} FROM tenants t ORDER BY t.name_norm"
+        ));
         conn.rows(&sql, &TENANT_TYPES)
             .await?
             .into_iter()
@@ -610,7 +685,7 @@ impl<B: Backend> Store for SqlStore<B> {
         let created = now();
         let mut conn = self.backend.write().await?;
         let mut sql = S::<B>::new(
-            "INSERT INTO api_tokens (id, tenant_id, token_hash, prefix, created) VALUES (",
+            "INSERT INTO api_tokens (id, tenant_id, token_hash, prefix, created, connection_id) VALUES (",
         );
         sql.text(token.id.clone())
             .push(", ")
@@ -621,6 +696,8 @@ impl<B: Backend> Store for SqlStore<B> {
             .text(token.prefix.clone())
             .push(", ")
             .text(created.clone())
+            .push(", ")
+            .bind(Bind::OptText(token.connection_id.clone()))
             .push(")");
         conn.exec(&sql).await?;
         conn.commit().await?;
@@ -631,6 +708,8 @@ impl<B: Backend> Store for SqlStore<B> {
             created,
             last_used: None,
             revoked: false,
+            connection_id: token.connection_id.clone(),
+            expires_at: None,
         })
     }
 
@@ -662,25 +741,30 @@ impl<B: Backend> Store for SqlStore<B> {
     async fn token_by_hash(&self, hash: &[u8; 32]) -> StoreResult<Option<(TokenInfo, Tenant)>> {
         let mut conn = self.backend.read().await?;
         let mut sql = S::<B>::new(&format!(
-            "SELECT {TOKEN_COLUMNS}, t.id, t.name, t.mode, t.created, k.token_hash FROM api_tokens k \
+            "SELECT {TOKEN_COLUMNS}, {TENANT_COLUMNS}, k.token_hash FROM api_tokens k \
              JOIN tenants t ON t.id = k.tenant_id WHERE k.revoked_at IS NULL AND k.token_hash = "
         ));
         sql.bind(Bind::Bytes(hash.to_vec()));
+        // A rotated token works until its overlap window ends.
+        sql.push(" AND (k.expires_at IS NULL OR k.expires_at > ")
+            .text(now())
+            .push(")");
         let mut types = TOKEN_TYPES.to_vec();
         types.extend(TENANT_TYPES);
         types.push(Ty::Bytes);
+        let hash_at = TOKEN_TYPES.len() + TENANT_TYPES.len();
         let Some(mut row) = conn.rows(&sql, &types).await?.into_iter().next() else {
             return Ok(None);
         };
         let stored: [u8; 32] = row
-            .bytes(10)?
+            .bytes(hash_at)?
             .try_into()
             .map_err(|_| internal("bad token hash"))?;
         if !muster_domain::tokens::same_hash(&stored, hash) {
             return Ok(None);
         }
         let info = token_row(&mut row)?;
-        Ok(Some((info, tenant_row(row, 6)?)))
+        Ok(Some((info, tenant_row(row, TOKEN_TYPES.len())?)))
     }
 
     async fn touch_token(&self, id: &str, when: &str) -> StoreResult<()> {
@@ -700,7 +784,7 @@ impl<B: Backend> Store for SqlStore<B> {
     ) -> StoreResult<Stored> {
         let id = uuid::Uuid::new_v4().to_string();
         let created = now();
-        let sql = insert_sql::<B>(t, kind, &id, &new.data, &created, &created, 1)?;
+        let sql = insert_sql::<B>(t, kind, &id, &new.data, &new.class, &created, &created, 1)?;
         let mut conn = self.backend.write().await?;
         conn.exec(&sql)
             .await
@@ -717,6 +801,7 @@ impl<B: Backend> Store for SqlStore<B> {
             version: 1,
             members: None,
             groups: None,
+            class: new.class,
         })
     }
 
@@ -731,7 +816,7 @@ impl<B: Backend> Store for SqlStore<B> {
         let mut out = Vec::new();
         for mut row in conn.rows(&sql, &types).await? {
             let hash: [u8; 32] = row
-                .bytes(6)?
+                .bytes(TOKEN_TYPES.len())?
                 .try_into()
                 .map_err(|_| internal("bad token hash"))?;
             out.push((token_row(&mut row)?, hash));
@@ -741,19 +826,9 @@ impl<B: Backend> Store for SqlStore<B> {
 
     async fn import_tenant(&self, t: &Tenant) -> StoreResult<()> {
         let mut conn = self.backend.write().await?;
-        let mut sql =
-            S::<B>::new("INSERT INTO tenants (id, name, name_norm, mode, created) VALUES (");
-        sql.text(t.id.0.clone())
-            .push(", ")
-            .text(t.name.clone())
-            .push(", ")
-            .text(fold(&t.name))
-            .push(", ");
-        sql.text(t.mode.as_str())
-            .push(", ")
-            .text(t.created.clone())
-            .push(")");
-        conn.exec(&sql).await.map_err(conflict_on("name"))?;
+        conn.exec(&insert_tenant::<B>(t)?)
+            .await
+            .map_err(conflict_on("name"))?;
         conn.commit().await?;
         Ok(())
     }
@@ -766,7 +841,7 @@ impl<B: Backend> Store for SqlStore<B> {
     ) -> StoreResult<()> {
         let mut conn = self.backend.write().await?;
         let mut sql = S::<B>::new(
-            "INSERT INTO api_tokens (id, tenant_id, token_hash, prefix, created, last_used, revoked_at) VALUES (",
+            "INSERT INTO api_tokens (id, tenant_id, token_hash, prefix, created, last_used, revoked_at, connection_id, expires_at) VALUES (",
         );
         sql.text(k.id.clone())
             .push(", ")
@@ -781,6 +856,10 @@ impl<B: Backend> Store for SqlStore<B> {
         sql.bind(Bind::OptText(k.last_used.clone()))
             .push(", ")
             .bind(Bind::OptText(revoked_at.map(str::to_string)))
+            .push(", ")
+            .bind(Bind::OptText(k.connection_id.clone()))
+            .push(", ")
+            .bind(Bind::OptText(k.expires_at.clone()))
             .push(")");
         conn.exec(&sql).await.map_err(conflict_on("token"))?;
         conn.commit().await?;
@@ -798,6 +877,7 @@ impl<B: Backend> Store for SqlStore<B> {
             kind,
             &r.id,
             &r.data,
+            &r.class,
             &r.created,
             &r.last_modified,
             r.version,
@@ -857,10 +937,11 @@ impl<B: Backend> Store for SqlStore<B> {
         }
         let update = mutate(&current)?;
         let data_changed = update.data != current.data;
+        let class_changed = update.class.as_ref().is_some_and(|c| *c != current.class);
         for change in &update.members {
             apply_member_change::<B>(&mut conn, t, id, change).await?;
         }
-        if data_changed || !update.members.is_empty() {
+        if data_changed || class_changed || !update.members.is_empty() {
             let modified = now();
             let version = current.version + 1;
             let mut sql = S::<B>::new(&format!("UPDATE {tbl} SET "));
@@ -887,6 +968,9 @@ impl<B: Backend> Store for SqlStore<B> {
                     .json(p.search)
                     .push(", ");
             }
+            if let Some(c) = update.class.as_ref().filter(|_| class_changed) {
+                sql.push("class = ").text(c.clone()).push(", ");
+            }
             // A member change alone bumps the group's version: its document is untouched.
             sql.push("last_modified = ")
                 .text(modified.clone())
@@ -897,6 +981,9 @@ impl<B: Backend> Store for SqlStore<B> {
                 .await
                 .map_err(conflict_on(name_field(kind)))?;
             current.data = update.data;
+            if let Some(c) = update.class.filter(|_| class_changed) {
+                current.class = c;
+            }
             current.version = version;
             current.last_modified = modified;
         }

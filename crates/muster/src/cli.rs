@@ -208,6 +208,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                         id: uuid::Uuid::new_v4().to_string(),
                         hash: g.hash,
                         prefix: g.prefix,
+                        connection_id: None,
                     },
                 )
                 .await?;

@@ -54,14 +54,16 @@ pub async fn export(
     writeln!(
         out,
         "{}",
-        json!({"kind": "tenant", "id": t.id.0, "name": t.name, "mode": t.mode.as_str(), "created": t.created})
+        json!({"kind": "tenant", "id": t.id.0, "name": t.name, "mode": t.mode.as_str(), "created": t.created,
+               "settings": t.settings})
     )?;
     for (k, hash) in store.export_tokens(&t.id).await? {
         writeln!(
             out,
             "{}",
             json!({"kind": "token", "id": k.id, "prefix": k.prefix, "created": k.created,
-                   "lastUsed": k.last_used, "revoked": k.revoked, "hash": hex(&hash)})
+                   "lastUsed": k.last_used, "revoked": k.revoked, "hash": hex(&hash),
+                   "connection": k.connection_id, "expiresAt": k.expires_at})
         )?;
     }
     let mut counts = [0u64; 3];
@@ -81,7 +83,7 @@ pub async fn export(
                 },
                 load: Load {
                     members: kind == ResourceKind::Group,
-                    groups: false,
+                    ..Load::default()
                 },
             };
             let page = store.list(&t.id, kind, &q).await?;
@@ -91,7 +93,8 @@ pub async fn export(
                     out,
                     "{}",
                     json!({"kind": kind_name(kind), "id": s.id, "created": s.created,
-                           "lastModified": s.last_modified, "version": s.version, "data": s.data})
+                           "lastModified": s.last_modified, "version": s.version, "class": s.class,
+                           "data": s.data})
                 )?;
                 for chunk in s
                     .members
@@ -163,6 +166,12 @@ pub async fn import(
                     id: TenantId(text(&v, "id", line_no)?.to_string()),
                     name: name.clone(),
                     mode: Mode::parse(text(&v, "mode", line_no)?).context("unknown mode")?,
+                    settings: v
+                        .get("settings")
+                        .map(|s| serde_json::from_value(s.clone()))
+                        .transpose()
+                        .with_context(|| format!("line {line_no}: bad settings"))?
+                        .unwrap_or_default(),
                     created: text(&v, "created", line_no)?.to_string(),
                 };
                 store
@@ -191,6 +200,14 @@ pub async fn import(
                         .and_then(Value::as_str)
                         .map(str::to_string),
                     revoked,
+                    connection_id: v
+                        .get("connection")
+                        .and_then(Value::as_str)
+                        .map(str::to_string),
+                    expires_at: v
+                        .get("expiresAt")
+                        .and_then(Value::as_str)
+                        .map(str::to_string),
                 };
                 let revoked_at = revoked.then(|| info.created.clone());
                 store
@@ -215,6 +232,12 @@ pub async fn import(
                     version: v.get("version").and_then(Value::as_i64).unwrap_or(1),
                     members: None,
                     groups: None,
+                    // Exports made before sources and kinds existed held only SCIM resources.
+                    class: v
+                        .get("class")
+                        .and_then(Value::as_str)
+                        .unwrap_or(muster_domain::model::class::SCIM)
+                        .to_string(),
                 };
                 store
                     .import_resource(&t, rk, &s)

@@ -124,6 +124,7 @@ fn column_name(c: Column) -> &'static str {
         Column::Active => "r.active",
         Column::Created => "r.created",
         Column::LastModified => "r.last_modified",
+        Column::Class => "r.class",
     }
 }
 

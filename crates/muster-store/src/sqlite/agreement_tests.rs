@@ -210,6 +210,7 @@ impl Fixture {
             let new = NewResource {
                 data,
                 members: vec![],
+                class: "scim".into(),
             };
             let s = rt
                 .block_on(store.create(&tenant, ResourceKind::User, new))

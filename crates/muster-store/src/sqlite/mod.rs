@@ -44,11 +44,18 @@ impl Dialect for SqliteDialect {
     }
     const FOR_UPDATE: &'static str = "";
     const JSON_CAST: &'static str = "";
-    const MIGRATIONS: &'static [Migration] = &[Migration {
-        version: 1,
-        name: "init",
-        sql: include_str!("../../migrations/sqlite/0001_init.sql"),
-    }];
+    const MIGRATIONS: &'static [Migration] = &[
+        Migration {
+            version: 1,
+            name: "init",
+            sql: include_str!("../../migrations/sqlite/0001_init.sql"),
+        },
+        Migration {
+            version: 2,
+            name: "admin",
+            sql: include_str!("../../migrations/sqlite/0002_admin.sql"),
+        },
+    ];
 }
 
 /// `["name", "givenName"]` → `$."name"."givenName"`; numeric segments index arrays.
@@ -463,6 +470,7 @@ mod tests {
             let new = NewResource {
                 data: data.as_object().cloned().unwrap(),
                 members: vec![],
+                class: "scim".into(),
             };
             store.create(&t.id, ResourceKind::User, new).await.unwrap();
         }

@@ -88,6 +88,7 @@ impl Cluster {
             id: uuid::Uuid::new_v4().to_string(),
             hash: g.hash,
             prefix: g.prefix,
+            connection_id: None,
         };
         muster_domain::store::Store::create_token(&store, &t.id, &nt)
             .await

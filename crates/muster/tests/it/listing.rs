@@ -171,6 +171,7 @@ async fn the_default_maximum_page_size_is_1000() {
                 NewResource {
                     data,
                     members: Vec::new(),
+                    class: "scim".into(),
                 },
             )
             .await

@@ -123,6 +123,7 @@ impl TestServer {
                     id: uuid::Uuid::new_v4().to_string(),
                     hash: g.hash,
                     prefix: g.prefix,
+                    connection_id: None,
                 },
             )
             .await
@@ -326,6 +327,7 @@ impl TestServer {
                     id: uuid::Uuid::new_v4().to_string(),
                     hash: g.hash,
                     prefix: g.prefix,
+                    connection_id: None,
                 },
             )
             .await
