@@ -6,7 +6,8 @@ use serde_json::{Map, Value};
 use std::fmt;
 
 /// A tenant's id. Every store method takes one first: nothing is ever read across tenants.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[serde(transparent)]
 pub struct TenantId(pub String);
 
 impl fmt::Display for TenantId {

@@ -14,14 +14,20 @@ pub struct Generated {
     pub prefix: String,
 }
 
+/// A SCIM token.
 pub fn generate() -> Generated {
+    generate_with(TOKEN_PREFIX)
+}
+
+/// A secret whose kind shows in its first letters (`mst_` SCIM token, `msa_` admin key, …).
+pub fn generate_with(kind: &str) -> Generated {
     let mut bytes = [0u8; 32];
     rand::rng().fill_bytes(&mut bytes);
     let secret = format!(
-        "{TOKEN_PREFIX}{}",
+        "{kind}{}",
         base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
     );
-    let prefix = secret.chars().take(TOKEN_PREFIX.len() + 6).collect();
+    let prefix = secret.chars().take(kind.len() + 6).collect();
     Generated {
         hash: hash(&secret),
         secret,

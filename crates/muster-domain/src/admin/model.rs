@@ -3,9 +3,10 @@
 
 use crate::model::TenantId;
 use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
 
 /// What happens to a user the IdP deactivates (product rule 1).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default, ToSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum Deactivate {
     /// Removed from every group and deleted (the hosted service's behaviour).
@@ -16,7 +17,7 @@ pub enum Deactivate {
 }
 
 /// Per-tenant settings, stored as JSON beside the tenant.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(default)]
 pub struct TenantSettings {
     pub deactivate: Deactivate,
@@ -36,7 +37,7 @@ impl Default for TenantSettings {
 /// At most this many SSO connections per tenant.
 pub const MAX_CONNECTIONS: usize = 5;
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
 pub struct SsoConnection {
     pub id: String,
     pub name: String,
@@ -48,7 +49,8 @@ pub struct SsoConnection {
 }
 
 /// What a non-SCIM key may do.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "lowercase")]
 pub enum KeyScope {
     /// Every tenant, and creating tenants.
     Operator,
@@ -77,10 +79,11 @@ impl KeyScope {
 }
 
 /// A key as listed: never its secret.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
 pub struct KeyInfo {
     pub id: String,
     pub scope: KeyScope,
+    #[schema(value_type = Option<String>)]
     pub tenant_id: Option<TenantId>,
     pub instance_id: Option<String>,
     pub prefix: String,
@@ -120,7 +123,7 @@ pub struct Session {
     pub last_seen: String,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
 pub struct Role {
     pub id: String,
     pub name: String,
@@ -128,7 +131,7 @@ pub struct Role {
     pub group_id: Option<String>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
 pub struct Instance {
     pub id: String,
     pub name: String,
@@ -137,7 +140,7 @@ pub struct Instance {
     pub roles: Vec<Role>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
 pub struct Grant {
     pub id: String,
     pub group_id: String,
@@ -149,7 +152,7 @@ pub struct Grant {
 }
 
 /// One role a user holds in an instance, and a group it comes through.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
 pub struct Access {
     pub instance_id: String,
     pub instance_name: String,
@@ -161,9 +164,10 @@ pub struct Access {
 }
 
 /// One audit record: a change or a refused request.
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, ToSchema)]
 pub struct AuditEvent {
     pub seq: i64,
+    #[schema(value_type = Option<String>)]
     pub tenant_id: Option<TenantId>,
     pub at: String,
     /// `token:<id>`, `key:<id>`, `admin:<user id>`, `operator:<key id>`, `cli`.
