@@ -5,7 +5,6 @@ use crate::state::AppState;
 use crate::storage::Location;
 use anyhow::{Context, bail};
 use clap::{Args, Parser, Subcommand};
-use muster_domain::model::{Mode, NewToken};
 use std::io::Write;
 use std::path::PathBuf;
 
@@ -59,6 +58,14 @@ pub enum Cmd {
     /// Manage SCIM tokens
     #[command(subcommand)]
     Token(TokenCmd),
+    /// Tenant administrators and admin API keys
+    #[command(subcommand)]
+    Admin(crate::admin_cli::AdminCmd),
+    /// Operator keys (manage every tenant over the admin API)
+    #[command(subcommand)]
+    Operator(crate::admin_cli::OperatorCmd),
+    /// Print a tenant's audit log (newest first)
+    Audit(crate::admin_cli::AuditArgs),
     /// Write one tenant (settings, token hashes, users, groups, memberships) as JSON lines to stdout
     Export {
         #[arg(long)]
@@ -93,6 +100,20 @@ pub enum TenantCmd {
     },
     /// List tenants
     List,
+    /// Show a tenant's mode and settings
+    Show { name: String },
+    /// Change a tenant's provisioning mode or settings; prints what the change means
+    Set {
+        name: String,
+        #[arg(long, value_parser = ["scim", "jit", "scim-groups"])]
+        mode: Option<String>,
+        /// What deactivating a user over SCIM does
+        #[arg(long, value_parser = ["delete", "suspend"])]
+        deactivate: Option<String>,
+        /// Whether userName must be an email address
+        #[arg(long)]
+        require_email_username: Option<bool>,
+    },
 }
 
 #[derive(Subcommand, Debug)]
@@ -109,6 +130,16 @@ pub enum TokenCmd {
     },
     /// Revoke a token by id or prefix, at once
     Revoke { id: String },
+    /// Replace a token: prints the new secret (last line); the old one works for --overlap seconds
+    Rotate {
+        #[arg(long)]
+        tenant: String,
+        /// The token's id or prefix
+        id: String,
+        /// Seconds the old token keeps working [default: 86400]
+        #[arg(long)]
+        overlap: Option<i64>,
+    },
 }
 
 pub async fn run(cli: Cli) -> anyhow::Result<()> {
@@ -168,20 +199,8 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             writeln!(out, "migrations applied ({})", location.describe())?;
         }
         Cmd::Tenant(TenantCmd::Create { name, mode }) => {
-            let mode = Mode::parse(&mode).context("unknown mode")?;
-            let name = name.trim();
-            if name.is_empty() {
-                bail!("the tenant name must not be empty");
-            }
-            let t = match store.create_tenant(name, mode).await {
-                Ok(t) => t,
-                Err(muster_domain::store::StoreError::Conflict(_)) => {
-                    bail!("tenant '{name}' already exists")
-                }
-                Err(e) => return Err(e.into()),
-            };
-            eprintln!("created tenant '{}' (mode {})", t.name, t.mode.as_str());
-            writeln!(out, "{}", t.id)?;
+            let admin = crate::admin_cli::Cli::new(store.clone(), &config);
+            admin.create_tenant(&name, &mode, &mut out).await?;
         }
         Cmd::Tenant(TenantCmd::List) => {
             for t in store.list_tenants().await? {
@@ -196,30 +215,43 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             }
         }
         Cmd::Token(TokenCmd::Create { tenant }) => {
-            let t = store
-                .tenant_by_name(&tenant)
-                .await?
-                .with_context(|| format!("no tenant named '{tenant}'"))?;
-            let g = muster_domain::tokens::generate();
-            let info = store
-                .create_token(
-                    &t.id,
-                    &NewToken {
-                        id: uuid::Uuid::new_v4().to_string(),
-                        hash: g.hash,
-                        prefix: g.prefix,
-                        connection_id: None,
-                    },
-                )
+            let admin = crate::admin_cli::Cli::new(store.clone(), &config);
+            admin.create_token(&tenant, &mut out).await?;
+        }
+        Cmd::Token(TokenCmd::Rotate {
+            tenant,
+            id,
+            overlap,
+        }) => {
+            let admin = crate::admin_cli::Cli::new(store.clone(), &config);
+            admin.rotate_token(&tenant, &id, overlap, &mut out).await?;
+        }
+        Cmd::Tenant(TenantCmd::Show { name }) => {
+            let admin = crate::admin_cli::Cli::new(store.clone(), &config);
+            admin.show_tenant(&name, &mut out).await?;
+        }
+        Cmd::Tenant(TenantCmd::Set {
+            name,
+            mode,
+            deactivate,
+            require_email_username,
+        }) => {
+            let admin = crate::admin_cli::Cli::new(store.clone(), &config);
+            admin
+                .set_tenant(&name, mode, deactivate, require_email_username, &mut out)
                 .await?;
-            eprintln!(
-                "created SCIM token {} ({}) for tenant '{}'",
-                info.id, info.prefix, t.name
-            );
-            eprintln!(
-                "The secret below is shown once; muster stores only its hash. Use it as the Bearer token."
-            );
-            writeln!(out, "{}", g.secret)?;
+        }
+        Cmd::Admin(cmd) => {
+            let admin = crate::admin_cli::Cli::new(store.clone(), &config);
+            admin.admin(cmd, &mut out).await?;
+        }
+        Cmd::Operator(cmd) => {
+            let admin = crate::admin_cli::Cli::new(store.clone(), &config);
+            admin.operator(cmd, &mut out).await?;
+        }
+        Cmd::Audit(args) => {
+            let admin = crate::admin_cli::Cli::new(store.clone(), &config);
+            admin.audit(args, &mut out).await?;
         }
         Cmd::Token(TokenCmd::List { tenant }) => {
             let t = store

@@ -1,5 +1,7 @@
 //! The muster server: CLI, HTTP (SCIM), storage selection and telemetry.
 
+pub mod admin_cli;
+pub mod audit;
 pub mod cli;
 pub mod config;
 pub mod http;

@@ -1,5 +1,7 @@
 //! What every request handler shares.
 
+use crate::audit::AuditWriter;
+use muster_domain::admin::service::Admin;
 use muster_domain::service::Scim;
 use muster_domain::store::Store;
 use std::collections::HashMap;
@@ -13,6 +15,8 @@ const TOUCH_EVERY: Duration = Duration::from_secs(60);
 #[derive(Clone)]
 pub struct AppState {
     pub scim: Scim,
+    pub admin: Admin,
+    pub audit: Arc<AuditWriter>,
     pub store: Arc<dyn Store>,
     /// Overrides the base URL derived from `Host` (behind proxies that rewrite it).
     pub public_url: Option<String>,
@@ -25,34 +29,58 @@ impl AppState {
         limits: muster_domain::service::Limits,
         public_url: Option<String>,
     ) -> Self {
+        let audit = AuditWriter::start(store.clone());
         AppState {
             scim: Scim::new(store.clone(), limits),
+            admin: Admin::new(store.clone(), audit.clone()),
+            audit,
             store,
             public_url,
             touched: Arc::default(),
         }
     }
 
+    /// Which key a bearer secret is, recording its use like a token's.
+    pub async fn key(
+        &self,
+        secret: &str,
+    ) -> Result<Option<muster_domain::admin::model::KeyInfo>, muster_domain::admin::error::AdminError>
+    {
+        let key = self.admin.key(secret).await?;
+        if let Some(k) = &key {
+            if self.due(&k.id) {
+                let when = muster_scim::resource::format_datetime(time::OffsetDateTime::now_utc());
+                if let Err(e) = self.store.touch_key(&k.id, &when).await {
+                    tracing::warn!(error = %e, "could not record key use");
+                }
+            }
+        }
+        Ok(key)
+    }
+
     pub async fn ready(&self) -> bool {
         self.store.ready().await
     }
 
+    /// Whether a secret's use is due to be written (at most once per [`TOUCH_EVERY`] per
+    /// secret and node).
+    fn due(&self, id: &str) -> bool {
+        let Ok(mut map) = self.touched.lock() else {
+            return false;
+        };
+        let now = Instant::now();
+        match map.get(id) {
+            Some(t) if now.duration_since(*t) < TOUCH_EVERY => false,
+            _ => {
+                map.insert(id.to_string(), now);
+                true
+            }
+        }
+    }
+
     /// Records that a token was used, at most once per [`TOUCH_EVERY`] per token and node.
     pub async fn touch_token(&self, id: &str) {
-        let due = {
-            let Ok(mut map) = self.touched.lock() else {
-                return;
-            };
-            let now = Instant::now();
-            match map.get(id) {
-                Some(t) if now.duration_since(*t) < TOUCH_EVERY => false,
-                _ => {
-                    map.insert(id.to_string(), now);
-                    true
-                }
-            }
-        };
-        if due {
+        if self.due(id) {
             let when = muster_scim::resource::format_datetime(time::OffsetDateTime::now_utc());
             if let Err(e) = self.store.touch_token(id, &when).await {
                 tracing::warn!(error = %e, "could not record token use");

@@ -22,6 +22,8 @@ impl IntoResponse for ApiError {
             StatusCode::from_u16(self.0.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
         super::metrics::scim_error(self.0.status, self.0.scim_type.map(|t| t.as_str()));
         let mut res = (status, self.0.to_json().to_string()).into_response();
+        res.extensions_mut()
+            .insert(super::audited::ErrorMessage(self.0.detail.clone()));
         let h = res.headers_mut();
         h.insert(header::CONTENT_TYPE, HeaderValue::from_static(SCIM_JSON));
         if matches!(

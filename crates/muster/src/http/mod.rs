@@ -1,5 +1,8 @@
 //! HTTP: routing, the SCIM service, health endpoints, and errors as SCIM bodies.
 
+pub mod access;
+pub mod admin;
+pub mod audited;
 pub mod error;
 pub mod metrics;
 pub mod routing;
@@ -21,7 +24,14 @@ pub fn router(state: AppState) -> Router {
     for prefix in routing::SCIM_PREFIXES {
         app = app.nest(prefix, scim::router());
     }
-    app.route("/metrics", get(metrics::render))
+    app.nest(admin::PREFIX, admin::router())
+        .route("/api/access/v1/users/{user}", get(access::user))
+        .route("/admin/set-password", get(admin::set_password_page))
+        .route_layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            audited::track,
+        ))
+        .route("/metrics", get(metrics::render))
         .route_layer(axum::middleware::from_fn(metrics::track))
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)

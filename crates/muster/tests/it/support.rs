@@ -20,6 +20,7 @@ pub struct TestServer {
     pub base: String,
     pub token: String,
     pub store: Arc<dyn Store>,
+    pub state: AppState,
     pub client: reqwest::Client,
     _dir: tempfile::TempDir,
     /// Declared after the server's fields: the schema is dropped last.
@@ -87,7 +88,7 @@ impl TestServer {
         let (store, pg) = crate::backend::open_store(dir.path()).await;
         let state = AppState::new(store.clone(), limits, None);
         let (tx, rx) = oneshot::channel::<()>();
-        let (addr, serve) = muster::server::bind(state, "127.0.0.1:0", async {
+        let (addr, serve) = muster::server::bind(state.clone(), "127.0.0.1:0", async {
             let _ = rx.await;
         })
         .await
@@ -99,6 +100,7 @@ impl TestServer {
             origin,
             token: String::new(),
             store,
+            state,
             client: reqwest::Client::new(),
             _dir: dir,
             _pg: pg,
@@ -333,5 +335,95 @@ impl TestServer {
             .await
             .unwrap_or_else(|e| panic!("token: {e}"));
         g.secret
+    }
+}
+
+/// The admin API as tests drive it.
+impl TestServer {
+    /// `http://127.0.0.1:PORT/api/admin/v1`
+    pub fn admin_base(&self) -> String {
+        format!("{}/api/admin/v1", self.origin)
+    }
+
+    /// A new operator key's secret (made through the store, as `muster operator key create`
+    /// does).
+    pub async fn operator_key(&self) -> String {
+        self.key(muster_domain::admin::model::KeyScope::Operator, None, None)
+            .await
+    }
+
+    /// A new admin key of the tenant named `tenant`.
+    pub async fn admin_key(&self, tenant: &str) -> String {
+        let t = self
+            .store
+            .tenant_by_name(tenant)
+            .await
+            .unwrap_or_else(|e| panic!("{e}"))
+            .unwrap_or_else(|| panic!("no tenant {tenant}"));
+        self.key(muster_domain::admin::model::KeyScope::Admin, Some(t.id), None)
+            .await
+    }
+
+    async fn key(
+        &self,
+        scope: muster_domain::admin::model::KeyScope,
+        tenant: Option<muster_domain::model::TenantId>,
+        instance: Option<String>,
+    ) -> String {
+        let g = muster_domain::tokens::generate_with("msk_");
+        self.store
+            .create_key(&muster_domain::admin::model::NewKey {
+                id: uuid::Uuid::new_v4().to_string(),
+                scope,
+                tenant_id: tenant,
+                instance_id: instance,
+                hash: g.hash,
+                prefix: g.prefix,
+                name: "test".into(),
+            })
+            .await
+            .unwrap_or_else(|e| panic!("key: {e}"));
+        g.secret
+    }
+
+    /// Sends an admin API request (`path` relative to `/api/admin/v1`, or a full URL) with this
+    /// bearer key (none when empty) and a JSON body.
+    pub async fn admin(&self, key: &str, method: Method, path: &str, body: Option<Value>) -> Resp {
+        let url = if path.starts_with("http") {
+            path.to_string()
+        } else {
+            format!("{}{path}", self.admin_base())
+        };
+        let mut req = self.client.request(method, url);
+        if !key.is_empty() {
+            req = req.header("Authorization", format!("Bearer {key}"));
+        }
+        if let Some(b) = body {
+            req = req
+                .header("Content-Type", "application/json")
+                .body(b.to_string());
+        }
+        let res = req.send().await.unwrap_or_else(|e| panic!("request: {e}"));
+        Self::read(res).await
+    }
+
+    /// Waits until audit events recorded so far are stored.
+    pub async fn flush_audit(&self) {
+        self.state.audit.flush().await;
+    }
+}
+
+impl Resp {
+    /// Asserts an admin API error: this status, a code and a message.
+    #[track_caller]
+    pub fn assert_admin_error(&self, status: u16, code: &str) {
+        assert_eq!(self.status.as_u16(), status, "{}", self.text);
+        assert_eq!(self.body["status"], status, "{}", self.text);
+        assert_eq!(self.body["code"], code, "{}", self.text);
+        assert!(
+            self.body["message"].as_str().is_some_and(|m| !m.is_empty()),
+            "{}",
+            self.text
+        );
     }
 }

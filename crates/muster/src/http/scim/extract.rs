@@ -15,8 +15,13 @@ use serde_json::Value;
 /// `Location` point where the client already talks.
 pub fn base_url(state: &AppState, headers: &HeaderMap, path: &str) -> String {
     let prefix = crate::http::routing::scim_prefix(path).unwrap_or("/api/scim/v2");
+    format!("{}{prefix}", origin(state, headers))
+}
+
+/// `scheme://host[:port]` as the client sees this server (`--public-url` when set).
+pub fn origin(state: &AppState, headers: &HeaderMap) -> String {
     if let Some(public) = &state.public_url {
-        return format!("{}{prefix}", public.trim_end_matches('/'));
+        return public.trim_end_matches('/').to_string();
     }
     let host = headers
         .get("x-forwarded-host")
@@ -27,11 +32,11 @@ pub fn base_url(state: &AppState, headers: &HeaderMap, path: &str) -> String {
         .get("x-forwarded-proto")
         .and_then(|h| h.to_str().ok())
         .unwrap_or("http");
-    format!("{proto}://{host}{prefix}")
+    format!("{proto}://{host}")
 }
 
 /// The bearer secret: `Authorization: Bearer <t>`, or the whole header (Okta's header auth).
-fn bearer(headers: &HeaderMap) -> Option<&str> {
+pub fn bearer(headers: &HeaderMap) -> Option<&str> {
     let v = headers.get(header::AUTHORIZATION)?.to_str().ok()?.trim();
     let token = match v.split_once(' ') {
         Some((scheme, rest)) if scheme.eq_ignore_ascii_case("bearer") => rest.trim(),
@@ -66,6 +71,9 @@ impl FromRequestParts<AppState> for Caller {
                 ScimError::unauthorized("the token is not valid or has been revoked").into(),
             );
         };
+        if let Some(slot) = parts.extensions.get::<crate::http::audited::AuditSlot>() {
+            slot.set(Some(tenant.id.clone()), format!("token:{}", token.id));
+        }
         state.touch_token(&token.id).await;
         if tenant.mode == Mode::Jit {
             return Err(ScimError::forbidden(format!(

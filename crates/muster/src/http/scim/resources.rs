@@ -31,6 +31,15 @@ fn resource_response(status: StatusCode, r: &Rendered, with_location: bool) -> R
     res
 }
 
+/// Hands the changed resource (without its members) to the audit log.
+fn changed(res: &mut Response, r: &Rendered) {
+    let mut doc = r.body.clone();
+    if let Some(o) = doc.as_object_mut() {
+        o.remove("members");
+    }
+    res.extensions_mut().insert(crate::http::audited::Changed(doc));
+}
+
 fn projection(kind: ResourceKind, p: &Params) -> Projection {
     Projection::parse(
         ResourceType::of(kind),
@@ -145,7 +154,9 @@ pub async fn create(
         .scim
         .create(&ctx, kind, &body, &projection(kind, &p))
         .await?;
-    Ok(resource_response(StatusCode::CREATED, &r, true))
+    let mut res = resource_response(StatusCode::CREATED, &r, true);
+    changed(&mut res, &r);
+    Ok(res)
 }
 
 pub async fn get(
@@ -191,7 +202,9 @@ pub async fn replace(
             &projection(kind, &p),
         )
         .await?;
-    Ok(resource_response(StatusCode::OK, &r, true))
+    let mut res = resource_response(StatusCode::OK, &r, true);
+    changed(&mut res, &r);
+    Ok(res)
 }
 
 /// PATCH answers 204 with the new ETag (product rule 15), or 200 with the resource when the
@@ -219,9 +232,12 @@ pub async fn patch(
         )
         .await?;
     if wants_body {
-        return Ok(resource_response(StatusCode::OK, &r, true));
+        let mut res = resource_response(StatusCode::OK, &r, true);
+        changed(&mut res, &r);
+        return Ok(res);
     }
     let mut res = StatusCode::NO_CONTENT.into_response();
+    changed(&mut res, &r);
     if let Ok(v) = HeaderValue::from_str(&r.etag) {
         res.headers_mut().insert(header::ETAG, v);
     }

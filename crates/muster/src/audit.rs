@@ -1,0 +1,77 @@
+//! The audit log's write path. Events are queued and written by one background task in
+//! batches (one transaction per batch), so a SCIM write costs a channel send, not a second
+//! commit. `flush` waits until everything queued so far is stored (the CLI and tests use it;
+//! shutdown calls it).
+
+use muster_domain::admin::model::AuditEvent;
+use muster_domain::admin::service::AuditSink;
+use muster_domain::store::Store;
+use std::sync::Arc;
+use tokio::sync::{mpsc, oneshot};
+
+/// Events per batch at most.
+const BATCH: usize = 512;
+
+enum Msg {
+    Event(Box<AuditEvent>),
+    Flush(oneshot::Sender<()>),
+}
+
+/// Batches audit events into the store.
+pub struct AuditWriter {
+    tx: mpsc::UnboundedSender<Msg>,
+}
+
+impl AuditWriter {
+    /// Starts the writer task on the current runtime.
+    pub fn start(store: Arc<dyn Store>) -> Arc<AuditWriter> {
+        let (tx, mut rx) = mpsc::unbounded_channel::<Msg>();
+        tokio::spawn(async move {
+            let mut batch: Vec<AuditEvent> = Vec::with_capacity(BATCH);
+            let mut waiters: Vec<oneshot::Sender<()>> = Vec::new();
+            while let Some(first) = rx.recv().await {
+                let mut next = Some(first);
+                while let Some(msg) = next.take() {
+                    match msg {
+                        Msg::Event(e) => batch.push(*e),
+                        Msg::Flush(w) => waiters.push(w),
+                    }
+                    if batch.len() < BATCH {
+                        next = rx.try_recv().ok();
+                    }
+                }
+                if !batch.is_empty() {
+                    // Retried once: losing audit events to a passing lock timeout is worse
+                    // than a short delay.
+                    let mut result = store.append_audit(&batch).await;
+                    if result.is_err() {
+                        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+                        result = store.append_audit(&batch).await;
+                    }
+                    if let Err(e) = result {
+                        tracing::error!(error = %e, events = batch.len(), "could not write audit events");
+                    }
+                    batch.clear();
+                }
+                for w in waiters.drain(..) {
+                    let _ = w.send(());
+                }
+            }
+        });
+        Arc::new(AuditWriter { tx })
+    }
+
+    /// Waits until every event recorded before this call is stored.
+    pub async fn flush(&self) {
+        let (tx, rx) = oneshot::channel();
+        if self.tx.send(Msg::Flush(tx)).is_ok() {
+            let _ = rx.await;
+        }
+    }
+}
+
+impl AuditSink for AuditWriter {
+    fn record(&self, event: AuditEvent) {
+        let _ = self.tx.send(Msg::Event(Box::new(event)));
+    }
+}
