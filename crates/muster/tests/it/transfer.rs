@@ -40,7 +40,7 @@ async fn export_then_import_into_a_fresh_store_keeps_everything() {
     let (name, u2, g2, m2) = muster::transfer::import(target.as_ref(), &mut file.as_slice(), None)
         .await
         .unwrap();
-    assert_eq!((name.as_str(), u2, g2, m2), ("test", 2, 2, 3));
+    assert_eq!((name.as_str(), u2, g2, m2), ("test", 2, 4, 3));
     let again = muster::transfer::import(target.as_ref(), &mut file.as_slice(), None).await;
     assert!(again.is_err(), "importing the same tenant twice is refused");
 
