@@ -582,7 +582,10 @@ impl Scim {
 /// belong to the administrators (product rule 13), so to SCIM they do not exist.
 fn visible(kind: ResourceKind, s: &Stored, id: &str) -> ScimResult<()> {
     if kind == ResourceKind::Group && s.class != class::SCIM {
-        return Err(ScimError::not_found(format!("{} {id} not found", kind_name(kind))));
+        return Err(ScimError::not_found(format!(
+            "{} {id} not found",
+            kind_name(kind)
+        )));
     }
     Ok(())
 }

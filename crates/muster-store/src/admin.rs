@@ -8,8 +8,8 @@ use crate::store::{
 };
 use async_trait::async_trait;
 use muster_domain::admin::model::{
-    Access, AuditEvent, AuditQuery, Credential, Grant, Instance, KeyInfo, KeyScope, MAX_CONNECTIONS,
-    NewKey, Role, Session, SsoConnection, TenantSettings,
+    Access, AuditEvent, AuditQuery, Credential, Grant, Instance, KeyInfo, KeyScope,
+    MAX_CONNECTIONS, NewKey, Role, Session, SsoConnection, TenantSettings,
 };
 use muster_domain::admin::store::AdminStore;
 use muster_domain::model::{GroupRef, Mode, Tenant, TenantId, class};
@@ -238,7 +238,11 @@ impl<B: Backend> SqlStore<B> {
         Ok(())
     }
 
-    async fn roles_of(&self, t: &TenantId, instance: Option<&str>) -> StoreResult<Vec<(String, Role)>> {
+    async fn roles_of(
+        &self,
+        t: &TenantId,
+        instance: Option<&str>,
+    ) -> StoreResult<Vec<(String, Role)>> {
         let mut sql = S::<B>::new(
             "SELECT instance_id, id, name, group_id FROM product_roles WHERE tenant_id = ",
         );
@@ -359,9 +363,7 @@ impl<B: Backend> AdminStore for SqlStore<B> {
         if n as usize >= MAX_CONNECTIONS {
             return Err(refused(
                 409,
-                format!(
-                    "a tenant has at most {MAX_CONNECTIONS} SSO connections; delete one first"
-                ),
+                format!("a tenant has at most {MAX_CONNECTIONS} SSO connections; delete one first"),
             ));
         }
         let c = SsoConnection {
@@ -1033,7 +1035,10 @@ impl<B: Backend> AdminStore for SqlStore<B> {
             sql.push(" AND outcome = ").text(v.clone());
         }
         if let Some(v) = &q.operation_prefix {
-            let escaped = v.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_");
+            let escaped = v
+                .replace('\\', "\\\\")
+                .replace('%', "\\%")
+                .replace('_', "\\_");
             sql.push(" AND operation LIKE ")
                 .text(format!("{escaped}%"))
                 .push(" ESCAPE '\\'");

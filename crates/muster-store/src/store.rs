@@ -95,8 +95,7 @@ pub(crate) fn tenant_row(mut r: Row, at: usize) -> StoreResult<Tenant> {
 /// A tenant's columns (table aliased `t`), as [`tenant_row`] reads them.
 pub(crate) const TENANT_COLUMNS: &str = "t.id, t.name, t.mode, t.created, t.settings";
 pub(crate) const TENANT_TYPES: [Ty; 5] = [Ty::Text, Ty::Text, Ty::Text, Ty::Text, Ty::Text];
-const TOKEN_COLUMNS: &str =
-    "k.id, k.tenant_id, k.prefix, k.created, k.last_used, k.revoked_at, k.connection_id, k.expires_at";
+const TOKEN_COLUMNS: &str = "k.id, k.tenant_id, k.prefix, k.created, k.last_used, k.revoked_at, k.connection_id, k.expires_at";
 const TOKEN_TYPES: [Ty; 8] = [
     Ty::Text,
     Ty::Text,
@@ -575,9 +574,8 @@ pub(crate) fn insert_sql<B: Backend>(
 }
 
 fn insert_tenant<B: Backend>(t: &Tenant) -> StoreResult<S<B>> {
-    let mut sql = S::<B>::new(
-        "INSERT INTO tenants (id, name, name_norm, mode, settings, created) VALUES (",
-    );
+    let mut sql =
+        S::<B>::new("INSERT INTO tenants (id, name, name_norm, mode, settings, created) VALUES (");
     sql.text(t.id.0.clone())
         .push(", ")
         .text(t.name.clone())
@@ -598,7 +596,9 @@ pub(crate) fn group_document(name: &str) -> Map<String, Value> {
     let mut data = Map::new();
     data.insert(
         "schemas".into(),
-        Value::Array(vec![Value::String(muster_scim::schema::GROUP_SCHEMA.into())]),
+        Value::Array(vec![Value::String(
+            muster_scim::schema::GROUP_SCHEMA.into(),
+        )]),
     );
     data.insert("displayName".into(), Value::String(name.to_string()));
     data

@@ -150,8 +150,15 @@ impl Cli {
         r.map_err(fail)
     }
 
-    pub async fn create_tenant(&self, name: &str, mode: &str, out: &mut dyn Write) -> anyhow::Result<()> {
-        let t = self.done(self.admin.create_tenant(&Who::cli(), name, mode).await).await?;
+    pub async fn create_tenant(
+        &self,
+        name: &str,
+        mode: &str,
+        out: &mut dyn Write,
+    ) -> anyhow::Result<()> {
+        let t = self
+            .done(self.admin.create_tenant(&Who::cli(), name, mode).await)
+            .await?;
         eprintln!(
             "created tenant '{}' (mode {}) with groups Everyone and Admin Center Administrators",
             t.name,
@@ -162,8 +169,14 @@ impl Cli {
     }
 
     pub async fn show_tenant(&self, name: &str, out: &mut dyn Write) -> anyhow::Result<()> {
-        let t = self.done(self.admin.tenant(&Who::cli(), name).await).await?;
-        writeln!(out, "{}", serde_json::to_string_pretty(&TenantView::from(&t))?)?;
+        let t = self
+            .done(self.admin.tenant(&Who::cli(), name).await)
+            .await?;
+        writeln!(
+            out,
+            "{}",
+            serde_json::to_string_pretty(&TenantView::from(&t))?
+        )?;
         Ok(())
     }
 
@@ -197,12 +210,24 @@ impl Cli {
 
     pub async fn create_token(&self, tenant: &str, out: &mut dyn Write) -> anyhow::Result<()> {
         let t = self
-            .done(self.admin.create_token(&Who::cli(), tenant, &self.origin).await)
+            .done(
+                self.admin
+                    .create_token(&Who::cli(), tenant, &self.origin)
+                    .await,
+            )
             .await?;
-        eprintln!("created SCIM token {} ({}) for tenant '{tenant}'", t.token.id, t.token.prefix);
+        eprintln!(
+            "created SCIM token {} ({}) for tenant '{tenant}'",
+            t.token.id, t.token.prefix
+        );
         eprintln!("Tenant URL — Entra ID: {}", t.scim_urls.entra);
-        eprintln!("           Okta, PingOne and others: {}", t.scim_urls.generic);
-        eprintln!("The secret below is shown once; muster stores only its hash. Use it as the Bearer token.");
+        eprintln!(
+            "           Okta, PingOne and others: {}",
+            t.scim_urls.generic
+        );
+        eprintln!(
+            "The secret below is shown once; muster stores only its hash. Use it as the Bearer token."
+        );
         writeln!(out, "{}", t.secret)?;
         Ok(())
     }
@@ -224,7 +249,11 @@ impl Cli {
             .map(|k| k.id)
             .with_context(|| format!("tenant '{}' has no token '{id}'", t.name))?;
         let r = self
-            .done(self.admin.rotate_token(&who, tenant, &id, overlap, &self.origin).await)
+            .done(
+                self.admin
+                    .rotate_token(&who, tenant, &id, overlap, &self.origin)
+                    .await,
+            )
             .await?;
         eprintln!(
             "new token {} ({}); the old token {} works until {}",
@@ -277,7 +306,8 @@ impl Cli {
                 }
             }
             AdminCmd::Key(AdminKeyCmd::Revoke { tenant, id }) => {
-                self.done(self.admin.revoke_key(&who, &tenant, &id).await).await?;
+                self.done(self.admin.revoke_key(&who, &tenant, &id).await)
+                    .await?;
                 writeln!(out, "revoked {id}")?;
             }
         }
@@ -333,9 +363,14 @@ impl Cli {
             limit: a.limit.max(1),
             ..AuditQuery::default()
         };
-        let events = self.done(self.admin.audit(&Who::cli(), &a.tenant, q).await).await?;
+        let events = self
+            .done(self.admin.audit(&Who::cli(), &a.tenant, q).await)
+            .await?;
         if !a.json {
-            writeln!(out, "TIME\tACTOR\tOPERATION\tTARGET\tOUTCOME\tSTATUS\tMS\tMESSAGE")?;
+            writeln!(
+                out,
+                "TIME\tACTOR\tOPERATION\tTARGET\tOUTCOME\tSTATUS\tMS\tMESSAGE"
+            )?;
         }
         for e in events {
             if a.json {

@@ -66,6 +66,8 @@ pub enum Cmd {
     Operator(crate::admin_cli::OperatorCmd),
     /// Print a tenant's audit log (newest first)
     Audit(crate::admin_cli::AuditArgs),
+    /// Print the admin API's OpenAPI document (also served at /api/admin/v1/openapi.json)
+    Openapi,
     /// Write one tenant (settings, token hashes, users, groups, memberships) as JSON lines to stdout
     Export {
         #[arg(long)]
@@ -153,6 +155,13 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         flags.public_url = public_url.clone();
     }
     let config = Config::load(cli.store.config.as_deref(), &flags)?;
+    if let Cmd::Openapi = cli.cmd {
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&crate::http::admin::openapi())?
+        );
+        return Ok(());
+    }
     if let Cmd::Config(ConfigCmd::Check) = cli.cmd {
         print!("{}", config.to_toml_redacted());
         eprintln!("configuration ok");
@@ -162,11 +171,12 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
     let store = location.open(config.postgres_pool_size).await?;
     let mut out = std::io::stdout().lock();
     match cli.cmd {
-        Cmd::Config(_) => {}
+        Cmd::Config(_) | Cmd::Openapi => {}
         Cmd::Serve { .. } => {
             let (listen, public_url) = (config.listen.clone(), config.public_url.clone());
             drop(out);
             let state = AppState::new(store, config.limits.clone(), public_url.clone());
+            let audit = state.audit.clone();
             let (addr, serve) =
                 crate::server::bind(state, &listen, crate::server::shutdown_signal())
                     .await
@@ -188,11 +198,19 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                 "SCIM base URL: {}/api/scim/v2",
                 origin.trim_end_matches('/')
             );
+            println!(
+                "Admin API: {}/api/admin/v1 (OpenAPI: /api/admin/v1/openapi.json)",
+                origin.trim_end_matches('/')
+            );
             println!("Create a tenant and a token for your identity provider:");
             println!("  muster tenant create acme{data_flag}");
             println!("  muster token create --tenant acme{data_flag}");
+            println!("Administer it (prints a key for the admin API):");
+            println!("  muster admin key create --tenant acme{data_flag}");
             tracing::info!(%addr, "serving");
             serve.await?;
+            // Audit events of the last requests are written before the process ends.
+            audit.flush().await;
             tracing::info!("stopped");
         }
         Cmd::Migrate => {

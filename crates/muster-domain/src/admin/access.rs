@@ -102,7 +102,10 @@ impl Admin {
         let mut roles = Vec::new();
         for r in &new.roles {
             let r = name_checked("a role name", r)?;
-            if !roles.iter().any(|x: &String| muster_scim::resource::fold(x) == muster_scim::resource::fold(&r)) {
+            if !roles
+                .iter()
+                .any(|x: &String| muster_scim::resource::fold(x) == muster_scim::resource::fold(&r))
+            {
                 roles.push(r);
             }
         }
@@ -173,7 +176,9 @@ impl Admin {
         let t = self.tenant(who, tenant).await?;
         let inst = self.instance_of(&t.id, instance).await?;
         if !self.store.delete_role(&t.id, &inst.id, role).await? {
-            return Err(AdminError::not_found(format!("no role {role} in this instance")));
+            return Err(AdminError::not_found(format!(
+                "no role {role} in this instance"
+            )));
         }
         self.changed(who, Some(&t.id), "admin.role.delete", role, None, None);
         Ok(())
@@ -197,7 +202,10 @@ impl Admin {
         let role = inst
             .roles
             .iter()
-            .find(|r| r.id == g.role || muster_scim::resource::fold(&r.name) == muster_scim::resource::fold(&g.role))
+            .find(|r| {
+                r.id == g.role
+                    || muster_scim::resource::fold(&r.name) == muster_scim::resource::fold(&g.role)
+            })
             .ok_or_else(|| {
                 AdminError::not_found(format!(
                     "instance \"{}\" has no role \"{}\"",
@@ -251,16 +259,21 @@ impl Admin {
 
     /// The access API: a user's roles in the instance the key belongs to.
     pub async fn access_for_key(&self, key: &KeyInfo, user: &str) -> AdminResult<UserAccess> {
-        let (KeyScope::Access, Some(t), Some(instance)) =
-            (key.scope, key.tenant_id.as_ref(), key.instance_id.as_deref())
-        else {
+        let (KeyScope::Access, Some(t), Some(instance)) = (
+            key.scope,
+            key.tenant_id.as_ref(),
+            key.instance_id.as_deref(),
+        ) else {
             return Err(AdminError::unauthorized(
                 "the access API needs a product instance's access key",
             ));
         };
         let inst = self.instance_of(t, instance).await?;
         let u = self.find_user(t, user).await?;
-        let grants = self.store.effective_access(t, &u.id, Some(&inst.id)).await?;
+        let grants = self
+            .store
+            .effective_access(t, &u.id, Some(&inst.id))
+            .await?;
         let mut roles: Vec<String> = grants.iter().map(|g| g.role_name.clone()).collect();
         roles.sort();
         roles.dedup();
@@ -280,7 +293,12 @@ impl Admin {
     /// A sign-in through SSO in a `jit` tenant: creates or updates the `jit` user and adds it to
     /// the existing groups its claims name. Never removes a membership, never joins a system
     /// group, and is refused when SCIM provisions the tenant.
-    pub async fn jit_signin(&self, who: &Who, tenant: &str, c: &JitClaims) -> AdminResult<JitResult> {
+    pub async fn jit_signin(
+        &self,
+        who: &Who,
+        tenant: &str,
+        c: &JitClaims,
+    ) -> AdminResult<JitResult> {
         let t = self.tenant(who, tenant).await?;
         if t.mode != Mode::Jit {
             return Err(AdminError::conflict(format!(
@@ -317,7 +335,14 @@ impl Admin {
                 };
                 let u = self
                     .store
-                    .update(&t.id, ResourceKind::User, &u.id, None, Default::default(), &mut mutate)
+                    .update(
+                        &t.id,
+                        ResourceKind::User,
+                        &u.id,
+                        None,
+                        Default::default(),
+                        &mut mutate,
+                    )
                     .await?;
                 (u, false)
             }

@@ -60,8 +60,7 @@ pub fn hash_password(password: &str) -> AdminResult<String> {
 }
 
 fn verify_password(password: &str, phc: &str) -> bool {
-    PasswordHash::new(phc)
-        .is_ok_and(|h| argon().verify_password(password.as_bytes(), &h).is_ok())
+    PasswordHash::new(phc).is_ok_and(|h| argon().verify_password(password.as_bytes(), &h).is_ok())
 }
 
 fn check_password_rules(password: &str) -> AdminResult<()> {
@@ -142,7 +141,13 @@ impl Admin {
     /// Spends a set-password link. Every session of the user ends.
     pub async fn set_password(&self, secret: &str, password: &str) -> AdminResult<()> {
         check_password_rules(password)?;
-        let invalid = || AdminError::new(400, "invalid_link", "this set-password link is not valid or has expired; ask for a new one (muster admin add)");
+        let invalid = || {
+            AdminError::new(
+                400,
+                "invalid_link",
+                "this set-password link is not valid or has expired; ask for a new one (muster admin add)",
+            )
+        };
         let (t, user, expires) = self
             .store
             .setup_by_hash(&tokens::hash(secret))
@@ -240,7 +245,14 @@ impl Admin {
             },
             request_id: None,
         };
-        self.changed(&who, Some(&t.id), "admin.session.create", &user.id, None, None);
+        self.changed(
+            &who,
+            Some(&t.id),
+            "admin.session.create",
+            &user.id,
+            None,
+            None,
+        );
         Ok((
             secret.secret,
             SignedIn {
@@ -257,7 +269,8 @@ impl Admin {
         let gone = || AdminError::unauthorized("the session has ended; sign in again");
         let hash = tokens::hash(secret);
         let s = self.store.session(&hash).await?.ok_or_else(gone)?;
-        if seconds_since(&s.created) > ABSOLUTE_SECONDS || seconds_since(&s.last_seen) > IDLE_SECONDS
+        if seconds_since(&s.created) > ABSOLUTE_SECONDS
+            || seconds_since(&s.last_seen) > IDLE_SECONDS
         {
             self.store.delete_session(&hash).await?;
             return Err(gone());

@@ -45,7 +45,11 @@ impl AdminError {
         Self::new(429, "too_many_attempts", message)
     }
     pub fn internal() -> Self {
-        Self::new(500, "internal", "internal error; the server log has details")
+        Self::new(
+            500,
+            "internal",
+            "internal error; the server log has details",
+        )
     }
 }
 

@@ -147,7 +147,11 @@ impl Admin {
             if !allowed.contains(&c) {
                 return Err(AdminError::bad_request(format!(
                     "{} must be one of {}",
-                    if kind == ResourceKind::User { "source" } else { "kind" },
+                    if kind == ResourceKind::User {
+                        "source"
+                    } else {
+                        "kind"
+                    },
                     allowed.join(", ")
                 )));
             }
@@ -289,7 +293,12 @@ impl Admin {
     }
 
     /// Adds a `manual` user (a collaborator the identity provider does not know).
-    pub async fn create_user(&self, who: &Who, tenant: &str, new: &NewUser) -> AdminResult<UserView> {
+    pub async fn create_user(
+        &self,
+        who: &Who,
+        tenant: &str,
+        new: &NewUser,
+    ) -> AdminResult<UserView> {
         let t = self.tenant(who, tenant).await?;
         let data = Self::user_document(
             &t,
@@ -330,7 +339,11 @@ impl Admin {
                     "user {} is provisioned by the identity provider over SCIM: change it there, or the directory drifts from it",
                     cur.id
                 )));
-                return Err(muster_scim::ScimError::new(409, None, "owned by the identity provider"));
+                return Err(muster_scim::ScimError::new(
+                    409,
+                    None,
+                    "owned by the identity provider",
+                ));
             }
             let v = UserView::from(cur);
             let data = Self::user_document(
@@ -354,7 +367,11 @@ impl Admin {
             for (k, v) in data {
                 merged.insert(k, v);
             }
-            if patch.display_name.as_deref().is_some_and(|d| d.trim().is_empty()) {
+            if patch
+                .display_name
+                .as_deref()
+                .is_some_and(|d| d.trim().is_empty())
+            {
                 merged.remove("displayName");
             }
             Ok(Update {
@@ -365,7 +382,14 @@ impl Admin {
         };
         let result = self
             .store
-            .update(&t.id, ResourceKind::User, &current.id, None, Load::default(), &mut mutate)
+            .update(
+                &t.id,
+                ResourceKind::User,
+                &current.id,
+                None,
+                Load::default(),
+                &mut mutate,
+            )
             .await;
         let updated = match result {
             Ok(u) => u,
@@ -469,7 +493,12 @@ impl Admin {
         })
     }
 
-    pub async fn create_group(&self, who: &Who, tenant: &str, name: &str) -> AdminResult<GroupView> {
+    pub async fn create_group(
+        &self,
+        who: &Who,
+        tenant: &str,
+        name: &str,
+    ) -> AdminResult<GroupView> {
         let t = self.tenant(who, tenant).await?;
         let name = name_checked("display_name", name)?;
         if is_reserved(&name) {
@@ -500,13 +529,24 @@ impl Admin {
                 other => other.into(),
             })?;
         let view = GroupView::from(&g);
-        self.changed(who, Some(&t.id), "admin.group.create", &g.id, None, Some(json!(view)));
+        self.changed(
+            who,
+            Some(&t.id),
+            "admin.group.create",
+            &g.id,
+            None,
+            Some(json!(view)),
+        );
         Ok(view)
     }
 
     /// Why an administrator may not change this group's name, members or existence.
     fn guard_group(g: &Stored, action: &str) -> AdminResult<()> {
-        let name = g.data.get("displayName").and_then(Value::as_str).unwrap_or_default();
+        let name = g
+            .data
+            .get("displayName")
+            .and_then(Value::as_str)
+            .unwrap_or_default();
         match g.class.as_str() {
             class::SCIM => Err(AdminError::owned_by_idp(format!(
                 "group \"{name}\" is provisioned by the identity provider: {action} it there, or the directory drifts from it (you can still grant it product access)"
@@ -517,14 +557,21 @@ impl Admin {
                     match action {
                         "rename" => "be renamed".to_string(),
                         "delete" => "be deleted".to_string(),
-                        _ => "have members changed (it contains every user of the tenant)".to_string(),
+                        _ => "have members changed (it contains every user of the tenant)"
+                            .to_string(),
                     }
                 )))
             }
-            class::PRODUCT if action != "change the members of" => Err(AdminError::conflict(format!(
-                "\"{name}\" is a product group: it cannot be {} (it comes with its product instance's role)",
-                if action == "rename" { "renamed" } else { "deleted" }
-            ))),
+            class::PRODUCT if action != "change the members of" => {
+                Err(AdminError::conflict(format!(
+                    "\"{name}\" is a product group: it cannot be {} (it comes with its product instance's role)",
+                    if action == "rename" {
+                        "renamed"
+                    } else {
+                        "deleted"
+                    }
+                )))
+            }
             _ => Ok(()),
         }
     }
@@ -541,7 +588,9 @@ impl Admin {
         let g = self.find_group(&t.id, id).await?;
         Self::guard_group(&g, "rename")?;
         if is_reserved(&name) {
-            return Err(AdminError::conflict(format!("\"{name}\" is a reserved group name")));
+            return Err(AdminError::conflict(format!(
+                "\"{name}\" is a reserved group name"
+            )));
         }
         let before = GroupView::from(&g);
         let mut mutate = |cur: &Stored| {
@@ -555,7 +604,14 @@ impl Admin {
         };
         let updated = self
             .store
-            .update(&t.id, ResourceKind::Group, &g.id, None, Load::default(), &mut mutate)
+            .update(
+                &t.id,
+                ResourceKind::Group,
+                &g.id,
+                None,
+                Load::default(),
+                &mut mutate,
+            )
             .await
             .map_err(|e| match e {
                 StoreError::Conflict(_) => AdminError::conflict(format!(
@@ -649,7 +705,14 @@ impl Admin {
             })
         };
         self.store
-            .update(t, ResourceKind::Group, group, None, Load::default(), &mut mutate)
+            .update(
+                t,
+                ResourceKind::Group,
+                group,
+                None,
+                Load::default(),
+                &mut mutate,
+            )
             .await
             .map_err(missing(ResourceKind::Group, group))?;
         Ok(())

@@ -14,7 +14,7 @@ use super::views::{
 use crate::model::{Mode, NewToken, Tenant, TenantId};
 use crate::store::Store;
 use crate::tokens;
-use muster_scim::resource::{format_datetime, fold};
+use muster_scim::resource::{fold, format_datetime};
 use serde_json::{Value, json};
 use std::sync::Arc;
 
@@ -304,16 +304,12 @@ impl Admin {
     pub async fn bind_scim(&self, who: &Who, tenant: &str, id: &str) -> AdminResult<Value> {
         let t = self.tenant(who, tenant).await?;
         let before = self.store.list_connections(&t.id).await?;
-        let revoked = self
-            .store
-            .bind_scim(&t.id, id)
-            .await
-            .map_err(|e| match e {
-                crate::store::StoreError::NotFound => {
-                    AdminError::not_found(format!("no SSO connection {id}"))
-                }
-                other => other.into(),
-            })?;
+        let revoked = self.store.bind_scim(&t.id, id).await.map_err(|e| match e {
+            crate::store::StoreError::NotFound => {
+                AdminError::not_found(format!("no SSO connection {id}"))
+            }
+            other => other.into(),
+        })?;
         let after = self.store.list_connections(&t.id).await?;
         let out = json!({
             "connections": after,
@@ -587,9 +583,19 @@ pub(crate) fn parse_mode(s: &str) -> AdminResult<Mode> {
 /// What switching provisioning mode means, in words for the administrator (and the audit log).
 fn mode_change(from: Mode, to: Mode) -> String {
     let what = match to {
-        Mode::Jit => "Users are now created when they first sign in through SSO (JIT). Every SCIM request is refused with 403; users and groups the identity provider made stay, but it can no longer change them.",
-        Mode::Scim => "Users and groups now come from the identity provider over SCIM, and JIT creation at sign-in is off. Existing manual and JIT users are taken over when the identity provider sends the same userName.",
-        Mode::ScimGroups => "SCIM now manages groups only: creating users over SCIM is refused with 403, and group members must be users that already exist in muster. JIT creation at sign-in is off.",
+        Mode::Jit => {
+            "Users are now created when they first sign in through SSO (JIT). Every SCIM request is refused with 403; users and groups the identity provider made stay, but it can no longer change them."
+        }
+        Mode::Scim => {
+            "Users and groups now come from the identity provider over SCIM, and JIT creation at sign-in is off. Existing manual and JIT users are taken over when the identity provider sends the same userName."
+        }
+        Mode::ScimGroups => {
+            "SCIM now manages groups only: creating users over SCIM is refused with 403, and group members must be users that already exist in muster. JIT creation at sign-in is off."
+        }
     };
-    format!("Mode changed from {} to {}. {what}", from.as_str(), to.as_str())
+    format!(
+        "Mode changed from {} to {}. {what}",
+        from.as_str(),
+        to.as_str()
+    )
 }

@@ -57,8 +57,10 @@ pub trait AdminStore: Send + Sync {
         expires: &str,
     ) -> StoreResult<()>;
     /// The (tenant, user, expiry) a set-password secret belongs to.
-    async fn setup_by_hash(&self, hash: &[u8; 32])
-    -> StoreResult<Option<(TenantId, String, String)>>;
+    async fn setup_by_hash(
+        &self,
+        hash: &[u8; 32],
+    ) -> StoreResult<Option<(TenantId, String, String)>>;
     /// Sets the password (a PHC string) and spends the set-password secret.
     async fn set_password(&self, t: &TenantId, user: &str, phc: &str) -> StoreResult<()>;
     /// Records a sign-in attempt's outcome: failures count up and may lock until a time.

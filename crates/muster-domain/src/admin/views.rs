@@ -187,7 +187,11 @@ impl From<&Stored> for UserView {
             user_name,
             given_name: given,
             family_name: family,
-            active: s.data.get("active").and_then(Value::as_bool).unwrap_or(true),
+            active: s
+                .data
+                .get("active")
+                .and_then(Value::as_bool)
+                .unwrap_or(true),
             source: s.class.clone(),
             created: s.created.clone(),
             last_modified: s.last_modified.clone(),

@@ -5,9 +5,9 @@ use super::admin::error::AdminApiResult;
 use super::audited::AuditSlot;
 use super::scim::extract::bearer;
 use crate::state::AppState;
+use axum::Json;
 use axum::extract::{Extension, Path, State};
 use axum::http::HeaderMap;
-use axum::Json;
 use muster_domain::admin::access::UserAccess;
 use muster_domain::admin::error::AdminError;
 
@@ -17,7 +17,9 @@ pub async fn user(
     headers: HeaderMap,
     Path(user): Path<String>,
 ) -> AdminApiResult<Json<UserAccess>> {
-    let refused = || AdminError::unauthorized("send 'Authorization: Bearer <access key>' of a product instance");
+    let refused = || {
+        AdminError::unauthorized("send 'Authorization: Bearer <access key>' of a product instance")
+    };
     let secret = bearer(&headers).ok_or_else(refused)?;
     let key = s.key(secret).await?.ok_or_else(refused)?;
     if let Some(Extension(slot)) = slot {

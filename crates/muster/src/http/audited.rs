@@ -33,7 +33,10 @@ impl AuditSlot {
         }
     }
     fn take(&self) -> Caller {
-        self.0.lock().map(|mut c| std::mem::take(&mut *c)).unwrap_or_default()
+        self.0
+            .lock()
+            .map(|mut c| std::mem::take(&mut *c))
+            .unwrap_or_default()
     }
 }
 
@@ -116,8 +119,8 @@ fn path_id(template: Option<&str>, path: &str) -> Option<String> {
 
 /// `scim.users.create`, `scim.groups.patch`, `scim.bulk`, …
 fn scim_operation(method: &Method, template: &str) -> String {
-    let rest = crate::http::routing::scim_prefix(template)
-        .map_or(template, |p| &template[p.len()..]);
+    let rest =
+        crate::http::routing::scim_prefix(template).map_or(template, |p| &template[p.len()..]);
     let resource = rest
         .trim_start_matches('/')
         .split('/')
@@ -157,11 +160,17 @@ mod tests {
             scim_operation(&Method::GET, "/api/scim/v2/Users/{id}"),
             "scim.users.get"
         );
-        assert_eq!(scim_operation(&Method::POST, "/api/scim/v2/Bulk"), "scim.bulk");
+        assert_eq!(
+            scim_operation(&Method::POST, "/api/scim/v2/Bulk"),
+            "scim.bulk"
+        );
         assert_eq!(
             path_id(Some("/api/scim/v2/Users/{id}"), "/api/scim/v2/Users/abc"),
             Some("abc".into())
         );
-        assert_eq!(path_id(Some("/api/scim/v2/Users"), "/api/scim/v2/Users"), None);
+        assert_eq!(
+            path_id(Some("/api/scim/v2/Users"), "/api/scim/v2/Users"),
+            None
+        );
     }
 }

@@ -18,7 +18,7 @@ impl Drop for Serve {
     }
 }
 
-fn muster(data: &std::path::Path, args: &[&str]) -> (bool, String, String) {
+pub fn muster(data: &std::path::Path, args: &[&str]) -> (bool, String, String) {
     let out = Command::new(BIN)
         .args(args)
         .arg("--data")

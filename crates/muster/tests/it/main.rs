@@ -7,6 +7,7 @@
 
 mod support;
 
+mod admin_cli;
 mod auth;
 mod backend;
 mod bulk;
@@ -17,6 +18,7 @@ mod errors;
 mod filters;
 mod groups;
 mod listing;
+mod openapi;
 mod ops;
 mod patch;
 mod projection;

@@ -360,8 +360,12 @@ impl TestServer {
             .await
             .unwrap_or_else(|e| panic!("{e}"))
             .unwrap_or_else(|| panic!("no tenant {tenant}"));
-        self.key(muster_domain::admin::model::KeyScope::Admin, Some(t.id), None)
-            .await
+        self.key(
+            muster_domain::admin::model::KeyScope::Admin,
+            Some(t.id),
+            None,
+        )
+        .await
     }
 
     async fn key(

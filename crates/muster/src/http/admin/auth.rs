@@ -42,7 +42,10 @@ fn request_id(parts: &Parts) -> Option<String> {
 impl FromRequestParts<AppState> for AdminCaller {
     type Rejection = AdminApiError;
 
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
         let actor = if let Some(secret) = bearer(&parts.headers) {
             let key = state.key(secret).await?;
             match key {
@@ -71,7 +74,14 @@ impl FromRequestParts<AppState> for AdminCaller {
             let s = state.admin.session(secret).await?;
             let safe = matches!(parts.method, Method::GET | Method::HEAD | Method::OPTIONS);
             let sent = parts.headers.get(CSRF_HEADER).and_then(|v| v.to_str().ok());
-            if !safe && !sent.is_some_and(|c| muster_domain::tokens::same_hash(&muster_domain::tokens::hash(c), &muster_domain::tokens::hash(&s.csrf))) {
+            if !safe
+                && !sent.is_some_and(|c| {
+                    muster_domain::tokens::same_hash(
+                        &muster_domain::tokens::hash(c),
+                        &muster_domain::tokens::hash(&s.csrf),
+                    )
+                })
+            {
                 return Err(AdminError::forbidden(
                     "a signed-in change needs the session's CSRF token in the X-CSRF-Token header",
                 )

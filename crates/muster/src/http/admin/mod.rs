@@ -59,7 +59,11 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for Body<T> {
     async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
         match Json::<T>::from_request(req, state).await {
             Ok(Json(v)) => Ok(Body(v)),
-            Err(e) => Err(AdminError::bad_request(format!("invalid request body: {}", e.body_text())).into()),
+            Err(e) => Err(AdminError::bad_request(format!(
+                "invalid request body: {}",
+                e.body_text()
+            ))
+            .into()),
         }
     }
 }
@@ -76,18 +80,27 @@ impl<T: DeserializeOwned, S: Send + Sync> axum::extract::FromRequestParts<S> for
     ) -> Result<Self, Self::Rejection> {
         match axum::extract::Query::<T>::from_request_parts(parts, state).await {
             Ok(axum::extract::Query(v)) => Ok(Query(v)),
-            Err(e) => Err(AdminError::bad_request(format!("invalid query: {}", e.body_text())).into()),
+            Err(e) => {
+                Err(AdminError::bad_request(format!("invalid query: {}", e.body_text())).into())
+            }
         }
     }
 }
 
 fn api() -> OpenApiRouter<AppState> {
     OpenApiRouter::with_openapi(ApiDoc::openapi())
-        .routes(routes!(session::sign_in, session::whoami, session::sign_out))
+        .routes(routes!(
+            session::sign_in,
+            session::whoami,
+            session::sign_out
+        ))
         .routes(routes!(session::set_password))
         .routes(routes!(tenants::list_tenants, tenants::create_tenant))
         .routes(routes!(tenants::show_tenant, tenants::update_tenant))
-        .routes(routes!(tenants::list_connections, tenants::create_connection))
+        .routes(routes!(
+            tenants::list_connections,
+            tenants::create_connection
+        ))
         .routes(routes!(tenants::delete_connection))
         .routes(routes!(tenants::bind_scim))
         .routes(routes!(tenants::list_tokens, tenants::create_token))
@@ -97,10 +110,18 @@ fn api() -> OpenApiRouter<AppState> {
         .routes(routes!(tenants::revoke_key))
         .routes(routes!(tenants::audit))
         .routes(routes!(people::list_users, people::create_user))
-        .routes(routes!(people::show_user, people::update_user, people::delete_user))
+        .routes(routes!(
+            people::show_user,
+            people::update_user,
+            people::delete_user
+        ))
         .routes(routes!(people::user_access))
         .routes(routes!(people::list_groups, people::create_group))
-        .routes(routes!(people::show_group, people::rename_group, people::delete_group))
+        .routes(routes!(
+            people::show_group,
+            people::rename_group,
+            people::delete_group
+        ))
         .routes(routes!(people::group_members, people::change_members))
         .routes(routes!(people::remove_member))
         .routes(routes!(products::list_instances, products::create_instance))

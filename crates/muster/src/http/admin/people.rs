@@ -66,7 +66,10 @@ pub async fn create_user(
     Path(tenant): Path<String>,
     Body(b): Body<NewUser>,
 ) -> AdminApiResult<(StatusCode, Json<UserView>)> {
-    Ok((StatusCode::CREATED, Json(s.admin.create_user(&who, &tenant, &b).await?)))
+    Ok((
+        StatusCode::CREATED,
+        Json(s.admin.create_user(&who, &tenant, &b).await?),
+    ))
 }
 
 /// A user (by id or userName) with its groups of every kind and its effective access.
@@ -167,7 +170,11 @@ pub async fn rename_group(
     Path((tenant, id)): Path<(String, String)>,
     Body(b): Body<GroupPatch>,
 ) -> AdminApiResult<Json<GroupView>> {
-    Ok(Json(s.admin.rename_group(&who, &tenant, &id, &b.display_name).await?))
+    Ok(Json(
+        s.admin
+            .rename_group(&who, &tenant, &id, &b.display_name)
+            .await?,
+    ))
 }
 
 /// Deletes a `custom` group (and its grants); other kinds answer 409.

@@ -49,7 +49,10 @@ pub async fn create_instance(
     Path(tenant): Path<String>,
     Body(b): Body<NewInstance>,
 ) -> AdminApiResult<(StatusCode, Json<Instance>)> {
-    Ok((StatusCode::CREATED, Json(s.admin.create_instance(&who, &tenant, &b).await?)))
+    Ok((
+        StatusCode::CREATED,
+        Json(s.admin.create_instance(&who, &tenant, &b).await?),
+    ))
 }
 
 #[utoipa::path(get, path = "/tenants/{tenant}/instances/{id}", tag = "access",
@@ -86,7 +89,10 @@ pub async fn add_role(
     Path((tenant, id)): Path<(String, String)>,
     Body(b): Body<NewRole>,
 ) -> AdminApiResult<(StatusCode, Json<Role>)> {
-    Ok((StatusCode::CREATED, Json(s.admin.add_role(&who, &tenant, &id, &b.name).await?)))
+    Ok((
+        StatusCode::CREATED,
+        Json(s.admin.add_role(&who, &tenant, &id, &b.name).await?),
+    ))
 }
 
 #[utoipa::path(delete, path = "/tenants/{tenant}/instances/{id}/roles/{role}", tag = "access",
@@ -111,7 +117,10 @@ pub async fn create_access_key(
     Path((tenant, id)): Path<(String, String)>,
     Body(b): Body<NewKey>,
 ) -> AdminApiResult<(StatusCode, Json<NewKeyView>)> {
-    let k = s.admin.create_access_key(&who, &tenant, &id, &b.name).await?;
+    let k = s
+        .admin
+        .create_access_key(&who, &tenant, &id, &b.name)
+        .await?;
     Ok((StatusCode::CREATED, Json(k)))
 }
 
@@ -126,7 +135,12 @@ pub async fn list_grants(
 ) -> AdminApiResult<Json<Vec<Grant>>> {
     Ok(Json(
         s.admin
-            .grants(&who, &tenant, f.group_id.as_deref(), f.instance_id.as_deref())
+            .grants(
+                &who,
+                &tenant,
+                f.group_id.as_deref(),
+                f.instance_id.as_deref(),
+            )
             .await?,
     ))
 }
@@ -141,7 +155,10 @@ pub async fn create_grant(
     Path(tenant): Path<String>,
     Body(b): Body<NewGrant>,
 ) -> AdminApiResult<(StatusCode, Json<Grant>)> {
-    Ok((StatusCode::CREATED, Json(s.admin.create_grant(&who, &tenant, &b).await?)))
+    Ok((
+        StatusCode::CREATED,
+        Json(s.admin.create_grant(&who, &tenant, &b).await?),
+    ))
 }
 
 /// Revokes a grant.

@@ -1,8 +1,8 @@
 //! Signing in and out, and setting a password through a one-time link.
 
+use super::Body;
 use super::auth::{AdminCaller, SESSION_COOKIE, cookie};
 use super::error::{AdminApiResult, ErrorBody};
-use super::Body;
 use crate::state::AppState;
 use axum::Json;
 use axum::extract::State;
@@ -134,7 +134,10 @@ pub async fn set_password_page() -> Response {
     let mut res = Html(SET_PASSWORD_HTML).into_response();
     let h = res.headers_mut();
     h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    h.insert(header::REFERRER_POLICY, HeaderValue::from_static("no-referrer"));
+    h.insert(
+        header::REFERRER_POLICY,
+        HeaderValue::from_static("no-referrer"),
+    );
     // The inline script is allowed by its hash and nothing else runs.
     if let Ok(v) = HeaderValue::from_str(&csp()) {
         h.insert(header::CONTENT_SECURITY_POLICY, v);
@@ -145,7 +148,9 @@ pub async fn set_password_page() -> Response {
 fn csp() -> String {
     use base64::Engine;
     use sha2::Digest;
-    let start = SET_PASSWORD_HTML.find("<script>").map_or(0, |i| i + "<script>".len());
+    let start = SET_PASSWORD_HTML
+        .find("<script>")
+        .map_or(0, |i| i + "<script>".len());
     let end = SET_PASSWORD_HTML.find("</script>").unwrap_or(start);
     let hash = sha2::Sha256::digest(&SET_PASSWORD_HTML.as_bytes()[start..end]);
     format!(

@@ -106,7 +106,9 @@ pub async fn show_tenant(
     AdminCaller(who): AdminCaller,
     Path(tenant): Path<String>,
 ) -> AdminApiResult<Json<TenantView>> {
-    Ok(Json(TenantView::from(&s.admin.tenant(&who, &tenant).await?)))
+    Ok(Json(TenantView::from(
+        &s.admin.tenant(&who, &tenant).await?,
+    )))
 }
 
 /// Changes the provisioning mode, the deactivate policy or `require_email_username`; the
@@ -302,10 +304,12 @@ pub async fn audit(
         if let Some(v) = v
             && muster_scim::resource::parse_datetime(v).is_none()
         {
-            return Err(muster_domain::admin::error::AdminError::bad_request(format!(
-                "{name} must be an RFC 3339 time such as 2026-01-31T12:00:00Z, not \"{v}\""
-            ))
-            .into());
+            return Err(
+                muster_domain::admin::error::AdminError::bad_request(format!(
+                    "{name} must be an RFC 3339 time such as 2026-01-31T12:00:00Z, not \"{v}\""
+                ))
+                .into(),
+            );
         }
     }
     let q = AuditQuery {

@@ -37,7 +37,8 @@ fn changed(res: &mut Response, r: &Rendered) {
     if let Some(o) = doc.as_object_mut() {
         o.remove("members");
     }
-    res.extensions_mut().insert(crate::http::audited::Changed(doc));
+    res.extensions_mut()
+        .insert(crate::http::audited::Changed(doc));
 }
 
 fn projection(kind: ResourceKind, p: &Params) -> Projection {
