@@ -46,7 +46,7 @@ pub struct PageParams {
 
 #[utoipa::path(get, path = "/tenants/{tenant}/users", tag = "people",
     params(("tenant" = String, Path, description = "The tenant's id or name"), ListFilter),
-    responses((status = 200, body = Page<UserView>), (status = 400, body = ErrorBody)))]
+    responses((status = 200, description = "OK", body = Page<UserView>), (status = 400, description = "The request is invalid (the message says why)", body = ErrorBody)))]
 pub async fn list_users(
     State(s): State<AppState>,
     AdminCaller(who): AdminCaller,
@@ -59,7 +59,7 @@ pub async fn list_users(
 /// Adds a `manual` user: a collaborator the identity provider does not manage.
 #[utoipa::path(post, path = "/tenants/{tenant}/users", tag = "people", request_body = NewUser,
     params(("tenant" = String, Path, description = "The tenant's id or name")),
-    responses((status = 201, body = UserView), (status = 400, body = ErrorBody), (status = 409, body = ErrorBody)))]
+    responses((status = 201, description = "Created", body = UserView), (status = 400, description = "The request is invalid (the message says why)", body = ErrorBody), (status = 409, description = "Refused: a name is taken, or the identity provider owns it", body = ErrorBody)))]
 pub async fn create_user(
     State(s): State<AppState>,
     AdminCaller(who): AdminCaller,
@@ -75,7 +75,7 @@ pub async fn create_user(
 /// A user (by id or userName) with its groups of every kind and its effective access.
 #[utoipa::path(get, path = "/tenants/{tenant}/users/{id}", tag = "people",
     params(("tenant" = String, Path, description = "The tenant's id or name"), ("id" = String, Path, description = "The user's id or userName")),
-    responses((status = 200, body = UserDetail), (status = 404, body = ErrorBody)))]
+    responses((status = 200, description = "OK", body = UserDetail), (status = 404, description = "Not found, or in another tenant", body = ErrorBody)))]
 pub async fn show_user(
     State(s): State<AppState>,
     AdminCaller(who): AdminCaller,
@@ -87,7 +87,7 @@ pub async fn show_user(
 /// Changes a `manual` or `jit` user; a `scim` user is the identity provider's (409).
 #[utoipa::path(patch, path = "/tenants/{tenant}/users/{id}", tag = "people", request_body = UserPatch,
     params(("tenant" = String, Path, description = "The tenant's id or name"), ("id" = String, Path, description = "The user's id or userName")),
-    responses((status = 200, body = UserView), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
+    responses((status = 200, description = "OK", body = UserView), (status = 404, description = "Not found, or in another tenant", body = ErrorBody), (status = 409, description = "Refused: a name is taken, or the identity provider owns it", body = ErrorBody)))]
 pub async fn update_user(
     State(s): State<AppState>,
     AdminCaller(who): AdminCaller,
@@ -100,7 +100,7 @@ pub async fn update_user(
 /// Removes a `manual` or `jit` user; a `scim` user is the identity provider's (409).
 #[utoipa::path(delete, path = "/tenants/{tenant}/users/{id}", tag = "people",
     params(("tenant" = String, Path, description = "The tenant's id or name"), ("id" = String, Path, description = "The user's id or userName")),
-    responses((status = 204), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
+    responses((status = 204, description = "Done; no content"), (status = 404, description = "Not found, or in another tenant", body = ErrorBody), (status = 409, description = "Refused: a name is taken, or the identity provider owns it", body = ErrorBody)))]
 pub async fn delete_user(
     State(s): State<AppState>,
     AdminCaller(who): AdminCaller,
@@ -114,7 +114,7 @@ pub async fn delete_user(
 /// nested groups included); none while inactive.
 #[utoipa::path(get, path = "/tenants/{tenant}/users/{id}/access", tag = "access",
     params(("tenant" = String, Path, description = "The tenant's id or name"), ("id" = String, Path, description = "The user's id or userName")),
-    responses((status = 200, body = [Access]), (status = 404, body = ErrorBody)))]
+    responses((status = 200, description = "OK", body = [Access]), (status = 404, description = "Not found, or in another tenant", body = ErrorBody)))]
 pub async fn user_access(
     State(s): State<AppState>,
     AdminCaller(who): AdminCaller,
@@ -125,7 +125,7 @@ pub async fn user_access(
 
 #[utoipa::path(get, path = "/tenants/{tenant}/groups", tag = "people",
     params(("tenant" = String, Path, description = "The tenant's id or name"), ListFilter),
-    responses((status = 200, body = Page<GroupView>), (status = 400, body = ErrorBody)))]
+    responses((status = 200, description = "OK", body = Page<GroupView>), (status = 400, description = "The request is invalid (the message says why)", body = ErrorBody)))]
 pub async fn list_groups(
     State(s): State<AppState>,
     AdminCaller(who): AdminCaller,
@@ -138,7 +138,7 @@ pub async fn list_groups(
 /// Creates a `custom` group.
 #[utoipa::path(post, path = "/tenants/{tenant}/groups", tag = "people", request_body = NewGroup,
     params(("tenant" = String, Path, description = "The tenant's id or name")),
-    responses((status = 201, body = GroupView), (status = 400, body = ErrorBody), (status = 409, body = ErrorBody)))]
+    responses((status = 201, description = "Created", body = GroupView), (status = 400, description = "The request is invalid (the message says why)", body = ErrorBody), (status = 409, description = "Refused: a name is taken, or the identity provider owns it", body = ErrorBody)))]
 pub async fn create_group(
     State(s): State<AppState>,
     AdminCaller(who): AdminCaller,
@@ -151,7 +151,7 @@ pub async fn create_group(
 
 #[utoipa::path(get, path = "/tenants/{tenant}/groups/{id}", tag = "people",
     params(("tenant" = String, Path, description = "The tenant's id or name"), ("id" = String, Path)),
-    responses((status = 200, body = GroupView), (status = 404, body = ErrorBody)))]
+    responses((status = 200, description = "OK", body = GroupView), (status = 404, description = "Not found, or in another tenant", body = ErrorBody)))]
 pub async fn show_group(
     State(s): State<AppState>,
     AdminCaller(who): AdminCaller,
@@ -163,7 +163,7 @@ pub async fn show_group(
 /// Renames a `custom` group; `scim`, `system` and `product` groups cannot be renamed (409).
 #[utoipa::path(patch, path = "/tenants/{tenant}/groups/{id}", tag = "people", request_body = GroupPatch,
     params(("tenant" = String, Path, description = "The tenant's id or name"), ("id" = String, Path)),
-    responses((status = 200, body = GroupView), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
+    responses((status = 200, description = "OK", body = GroupView), (status = 404, description = "Not found, or in another tenant", body = ErrorBody), (status = 409, description = "Refused: a name is taken, or the identity provider owns it", body = ErrorBody)))]
 pub async fn rename_group(
     State(s): State<AppState>,
     AdminCaller(who): AdminCaller,
@@ -180,7 +180,7 @@ pub async fn rename_group(
 /// Deletes a `custom` group (and its grants); other kinds answer 409.
 #[utoipa::path(delete, path = "/tenants/{tenant}/groups/{id}", tag = "people",
     params(("tenant" = String, Path, description = "The tenant's id or name"), ("id" = String, Path)),
-    responses((status = 204), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
+    responses((status = 204, description = "Done; no content"), (status = 404, description = "Not found, or in another tenant", body = ErrorBody), (status = 409, description = "Refused: a name is taken, or the identity provider owns it", body = ErrorBody)))]
 pub async fn delete_group(
     State(s): State<AppState>,
     AdminCaller(who): AdminCaller,
@@ -193,7 +193,7 @@ pub async fn delete_group(
 /// A group's members, a page at a time (Everyone: every user).
 #[utoipa::path(get, path = "/tenants/{tenant}/groups/{id}/members", tag = "people",
     params(("tenant" = String, Path, description = "The tenant's id or name"), ("id" = String, Path), PageParams),
-    responses((status = 200, body = Page<UserView>), (status = 404, body = ErrorBody)))]
+    responses((status = 200, description = "OK", body = Page<UserView>), (status = 404, description = "Not found, or in another tenant", body = ErrorBody)))]
 pub async fn group_members(
     State(s): State<AppState>,
     AdminCaller(who): AdminCaller,
@@ -211,7 +211,7 @@ pub async fn group_members(
 /// Administrators, all or nothing; a `scim` group's members are the identity provider's (409).
 #[utoipa::path(post, path = "/tenants/{tenant}/groups/{id}/members", tag = "people", request_body = MemberChange,
     params(("tenant" = String, Path, description = "The tenant's id or name"), ("id" = String, Path)),
-    responses((status = 200, body = GroupView), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
+    responses((status = 200, description = "OK", body = GroupView), (status = 400, description = "The request is invalid (the message says why)", body = ErrorBody), (status = 404, description = "Not found, or in another tenant", body = ErrorBody), (status = 409, description = "Refused: a name is taken, or the identity provider owns it", body = ErrorBody)))]
 pub async fn change_members(
     State(s): State<AppState>,
     AdminCaller(who): AdminCaller,
@@ -227,7 +227,7 @@ pub async fn change_members(
 
 #[utoipa::path(delete, path = "/tenants/{tenant}/groups/{id}/members/{user}", tag = "people",
     params(("tenant" = String, Path, description = "The tenant's id or name"), ("id" = String, Path), ("user" = String, Path, description = "The member's user id")),
-    responses((status = 204), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
+    responses((status = 204, description = "Done; no content"), (status = 404, description = "Not found, or in another tenant", body = ErrorBody), (status = 409, description = "Refused: a name is taken, or the identity provider owns it", body = ErrorBody)))]
 pub async fn remove_member(
     State(s): State<AppState>,
     AdminCaller(who): AdminCaller,

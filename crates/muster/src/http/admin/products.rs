@@ -29,7 +29,7 @@ pub struct GrantFilter {
 
 #[utoipa::path(get, path = "/tenants/{tenant}/instances", tag = "access",
     params(("tenant" = String, Path, description = "The tenant's id or name")),
-    responses((status = 200, body = [Instance]), (status = 404, body = ErrorBody)))]
+    responses((status = 200, description = "OK", body = [Instance]), (status = 404, description = "Not found, or in another tenant", body = ErrorBody)))]
 pub async fn list_instances(
     State(s): State<AppState>,
     AdminCaller(who): AdminCaller,
@@ -42,7 +42,7 @@ pub async fn list_instances(
 /// ("<instance> <role>") that is granted it.
 #[utoipa::path(post, path = "/tenants/{tenant}/instances", tag = "access", request_body = NewInstance,
     params(("tenant" = String, Path, description = "The tenant's id or name")),
-    responses((status = 201, body = Instance), (status = 400, body = ErrorBody), (status = 409, body = ErrorBody)))]
+    responses((status = 201, description = "Created", body = Instance), (status = 400, description = "The request is invalid (the message says why)", body = ErrorBody), (status = 409, description = "Refused: a name is taken, or the identity provider owns it", body = ErrorBody)))]
 pub async fn create_instance(
     State(s): State<AppState>,
     AdminCaller(who): AdminCaller,
@@ -57,7 +57,7 @@ pub async fn create_instance(
 
 #[utoipa::path(get, path = "/tenants/{tenant}/instances/{id}", tag = "access",
     params(("tenant" = String, Path, description = "The tenant's id or name"), ("id" = String, Path)),
-    responses((status = 200, body = Instance), (status = 404, body = ErrorBody)))]
+    responses((status = 200, description = "OK", body = Instance), (status = 404, description = "Not found, or in another tenant", body = ErrorBody)))]
 pub async fn show_instance(
     State(s): State<AppState>,
     AdminCaller(who): AdminCaller,
@@ -69,7 +69,7 @@ pub async fn show_instance(
 /// Deletes an instance with its roles, grants, product groups and access keys.
 #[utoipa::path(delete, path = "/tenants/{tenant}/instances/{id}", tag = "access",
     params(("tenant" = String, Path, description = "The tenant's id or name"), ("id" = String, Path)),
-    responses((status = 204), (status = 404, body = ErrorBody)))]
+    responses((status = 204, description = "Done; no content"), (status = 404, description = "Not found, or in another tenant", body = ErrorBody)))]
 pub async fn delete_instance(
     State(s): State<AppState>,
     AdminCaller(who): AdminCaller,
@@ -82,7 +82,7 @@ pub async fn delete_instance(
 /// Adds a role (and its product group) to an instance.
 #[utoipa::path(post, path = "/tenants/{tenant}/instances/{id}/roles", tag = "access", request_body = NewRole,
     params(("tenant" = String, Path, description = "The tenant's id or name"), ("id" = String, Path)),
-    responses((status = 201, body = Role), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
+    responses((status = 201, description = "Created", body = Role), (status = 404, description = "Not found, or in another tenant", body = ErrorBody), (status = 409, description = "Refused: a name is taken, or the identity provider owns it", body = ErrorBody)))]
 pub async fn add_role(
     State(s): State<AppState>,
     AdminCaller(who): AdminCaller,
@@ -97,7 +97,7 @@ pub async fn add_role(
 
 #[utoipa::path(delete, path = "/tenants/{tenant}/instances/{id}/roles/{role}", tag = "access",
     params(("tenant" = String, Path, description = "The tenant's id or name"), ("id" = String, Path), ("role" = String, Path)),
-    responses((status = 204), (status = 404, body = ErrorBody)))]
+    responses((status = 204, description = "Done; no content"), (status = 404, description = "Not found, or in another tenant", body = ErrorBody)))]
 pub async fn delete_role(
     State(s): State<AppState>,
     AdminCaller(who): AdminCaller,
@@ -110,7 +110,7 @@ pub async fn delete_role(
 /// Creates the instance's access key, for `GET /api/access/v1/users/{id-or-userName}`.
 #[utoipa::path(post, path = "/tenants/{tenant}/instances/{id}/keys", tag = "access", request_body = NewKey,
     params(("tenant" = String, Path, description = "The tenant's id or name"), ("id" = String, Path)),
-    responses((status = 201, body = NewKeyView), (status = 404, body = ErrorBody)))]
+    responses((status = 201, description = "Created", body = NewKeyView), (status = 404, description = "Not found, or in another tenant", body = ErrorBody)))]
 pub async fn create_access_key(
     State(s): State<AppState>,
     AdminCaller(who): AdminCaller,
@@ -126,7 +126,7 @@ pub async fn create_access_key(
 
 #[utoipa::path(get, path = "/tenants/{tenant}/grants", tag = "access",
     params(("tenant" = String, Path, description = "The tenant's id or name"), GrantFilter),
-    responses((status = 200, body = [Grant]), (status = 404, body = ErrorBody)))]
+    responses((status = 200, description = "OK", body = [Grant]), (status = 404, description = "Not found, or in another tenant", body = ErrorBody)))]
 pub async fn list_grants(
     State(s): State<AppState>,
     AdminCaller(who): AdminCaller,
@@ -148,7 +148,7 @@ pub async fn list_grants(
 /// Grants a role of an instance to a group (any kind, `scim` groups included).
 #[utoipa::path(post, path = "/tenants/{tenant}/grants", tag = "access", request_body = NewGrant,
     params(("tenant" = String, Path, description = "The tenant's id or name")),
-    responses((status = 201, body = Grant), (status = 404, body = ErrorBody)))]
+    responses((status = 201, description = "Created", body = Grant), (status = 404, description = "Not found, or in another tenant", body = ErrorBody)))]
 pub async fn create_grant(
     State(s): State<AppState>,
     AdminCaller(who): AdminCaller,
@@ -164,7 +164,7 @@ pub async fn create_grant(
 /// Revokes a grant.
 #[utoipa::path(delete, path = "/tenants/{tenant}/grants/{id}", tag = "access",
     params(("tenant" = String, Path, description = "The tenant's id or name"), ("id" = String, Path)),
-    responses((status = 204), (status = 404, body = ErrorBody)))]
+    responses((status = 204, description = "Done; no content"), (status = 404, description = "Not found, or in another tenant", body = ErrorBody)))]
 pub async fn delete_grant(
     State(s): State<AppState>,
     AdminCaller(who): AdminCaller,
@@ -178,7 +178,7 @@ pub async fn delete_grant(
 /// user and adds it to existing groups named in the claims. Only in `jit` mode (else 409).
 #[utoipa::path(post, path = "/tenants/{tenant}/jit-signin", tag = "access", request_body = JitClaims,
     params(("tenant" = String, Path, description = "The tenant's id or name")),
-    responses((status = 200, body = JitResult), (status = 400, body = ErrorBody), (status = 409, body = ErrorBody)))]
+    responses((status = 200, description = "OK", body = JitResult), (status = 400, description = "The request is invalid (the message says why)", body = ErrorBody), (status = 409, description = "Refused: a name is taken, or the identity provider owns it", body = ErrorBody)))]
 pub async fn jit_signin(
     State(s): State<AppState>,
     AdminCaller(who): AdminCaller,

@@ -65,7 +65,7 @@ fn session_cookie(headers: &HeaderMap, state: &AppState, value: &str, max_age: i
 /// Signs an administrator in: sets an HttpOnly, SameSite=Strict session cookie and answers
 /// the CSRF token. Repeated failures are delayed, doubling each time.
 #[utoipa::path(post, path = "/session", tag = "session", request_body = SignIn,
-    responses((status = 200, body = SessionView), (status = 401, body = ErrorBody), (status = 429, body = ErrorBody)))]
+    responses((status = 200, description = "OK", body = SessionView), (status = 401, description = "Not authenticated: no key or session, or a SCIM token", body = ErrorBody), (status = 429, description = "Too many failed attempts; retry later", body = ErrorBody)))]
 pub async fn sign_in(
     State(s): State<AppState>,
     headers: HeaderMap,
@@ -88,7 +88,7 @@ pub async fn sign_in(
 
 /// Who the caller is.
 #[utoipa::path(get, path = "/session", tag = "session",
-    responses((status = 200, body = WhoAmI), (status = 401, body = ErrorBody)))]
+    responses((status = 200, description = "OK", body = WhoAmI), (status = 401, description = "Not authenticated: no key or session, or a SCIM token", body = ErrorBody)))]
 pub async fn whoami(AdminCaller(who): AdminCaller) -> Json<WhoAmI> {
     Json(WhoAmI {
         actor: who.actor.label(),
@@ -98,7 +98,7 @@ pub async fn whoami(AdminCaller(who): AdminCaller) -> Json<WhoAmI> {
 
 /// Signs out: the session ends on the server and the cookie is cleared.
 #[utoipa::path(delete, path = "/session", tag = "session",
-    responses((status = 204), (status = 401, body = ErrorBody)))]
+    responses((status = 204, description = "Done; no content"), (status = 401, description = "Not authenticated: no key or session, or a SCIM token", body = ErrorBody)))]
 pub async fn sign_out(
     State(s): State<AppState>,
     headers: HeaderMap,
@@ -119,7 +119,7 @@ pub async fn sign_out(
 
 /// Sets an administrator's password with the secret of a one-time link (`muster admin add`).
 #[utoipa::path(post, path = "/password", tag = "session", request_body = SetPassword,
-    responses((status = 204), (status = 400, body = ErrorBody)))]
+    responses((status = 204, description = "Done; no content"), (status = 400, description = "The request is invalid (the message says why)", body = ErrorBody)))]
 pub async fn set_password(
     State(s): State<AppState>,
     Body(b): Body<SetPassword>,

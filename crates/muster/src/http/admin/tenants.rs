@@ -77,7 +77,7 @@ pub struct AuditParams {
 
 /// Tenants the caller may see: all for an operator, its own for a tenant admin.
 #[utoipa::path(get, path = "/tenants", tag = "tenants",
-    responses((status = 200, body = [TenantView]), (status = 401, body = ErrorBody)))]
+    responses((status = 200, description = "OK", body = [TenantView]), (status = 401, description = "Not authenticated: no key or session, or a SCIM token", body = ErrorBody)))]
 pub async fn list_tenants(
     State(s): State<AppState>,
     AdminCaller(who): AdminCaller,
@@ -88,7 +88,7 @@ pub async fn list_tenants(
 
 /// Creates a tenant with its system groups (operators only).
 #[utoipa::path(post, path = "/tenants", tag = "tenants", request_body = NewTenant,
-    responses((status = 201, body = TenantView), (status = 403, body = ErrorBody), (status = 409, body = ErrorBody)))]
+    responses((status = 201, description = "Created", body = TenantView), (status = 403, description = "Authenticated but not allowed (or a cookie write without X-CSRF-Token)", body = ErrorBody), (status = 409, description = "Refused: a name is taken, or the identity provider owns it", body = ErrorBody)))]
 pub async fn create_tenant(
     State(s): State<AppState>,
     AdminCaller(who): AdminCaller,
@@ -100,7 +100,7 @@ pub async fn create_tenant(
 
 #[utoipa::path(get, path = "/tenants/{tenant}", tag = "tenants",
     params(("tenant" = String, Path, description = "The tenant's id or name")),
-    responses((status = 200, body = TenantView), (status = 404, body = ErrorBody)))]
+    responses((status = 200, description = "OK", body = TenantView), (status = 404, description = "Not found, or in another tenant", body = ErrorBody)))]
 pub async fn show_tenant(
     State(s): State<AppState>,
     AdminCaller(who): AdminCaller,
@@ -115,7 +115,7 @@ pub async fn show_tenant(
 /// answer says what each change means.
 #[utoipa::path(patch, path = "/tenants/{tenant}", tag = "tenants", request_body = TenantPatch,
     params(("tenant" = String, Path, description = "The tenant's id or name")),
-    responses((status = 200, body = TenantChanged), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody)))]
+    responses((status = 200, description = "OK", body = TenantChanged), (status = 400, description = "The request is invalid (the message says why)", body = ErrorBody), (status = 404, description = "Not found, or in another tenant", body = ErrorBody)))]
 pub async fn update_tenant(
     State(s): State<AppState>,
     AdminCaller(who): AdminCaller,
@@ -127,7 +127,7 @@ pub async fn update_tenant(
 
 #[utoipa::path(get, path = "/tenants/{tenant}/connections", tag = "connections",
     params(("tenant" = String, Path, description = "The tenant's id or name")),
-    responses((status = 200, body = ConnectionsView), (status = 404, body = ErrorBody)))]
+    responses((status = 200, description = "OK", body = ConnectionsView), (status = 404, description = "Not found, or in another tenant", body = ErrorBody)))]
 pub async fn list_connections(
     State(s): State<AppState>,
     AdminCaller(who): AdminCaller,
@@ -139,7 +139,7 @@ pub async fn list_connections(
 /// Adds an SSO connection (at most five per tenant).
 #[utoipa::path(post, path = "/tenants/{tenant}/connections", tag = "connections", request_body = NewConnection,
     params(("tenant" = String, Path, description = "The tenant's id or name")),
-    responses((status = 201, body = SsoConnection), (status = 400, body = ErrorBody), (status = 409, body = ErrorBody)))]
+    responses((status = 201, description = "Created", body = SsoConnection), (status = 400, description = "The request is invalid (the message says why)", body = ErrorBody), (status = 409, description = "Refused: a name is taken, or the identity provider owns it", body = ErrorBody)))]
 pub async fn create_connection(
     State(s): State<AppState>,
     AdminCaller(who): AdminCaller,
@@ -156,7 +156,7 @@ pub async fn create_connection(
 /// Deletes an SSO connection; SCIM tokens that belong to it are revoked.
 #[utoipa::path(delete, path = "/tenants/{tenant}/connections/{id}", tag = "connections",
     params(("tenant" = String, Path, description = "The tenant's id or name"), ("id" = String, Path)),
-    responses((status = 204), (status = 404, body = ErrorBody)))]
+    responses((status = 204, description = "Done; no content"), (status = 404, description = "Not found, or in another tenant", body = ErrorBody)))]
 pub async fn delete_connection(
     State(s): State<AppState>,
     AdminCaller(who): AdminCaller,
@@ -170,7 +170,7 @@ pub async fn delete_connection(
 /// are revoked.
 #[utoipa::path(post, path = "/tenants/{tenant}/connections/{id}/bind-scim", tag = "connections",
     params(("tenant" = String, Path, description = "The tenant's id or name"), ("id" = String, Path)),
-    responses((status = 200, body = Object), (status = 404, body = ErrorBody)))]
+    responses((status = 200, description = "OK", body = Object), (status = 404, description = "Not found, or in another tenant", body = ErrorBody)))]
 pub async fn bind_scim(
     State(s): State<AppState>,
     AdminCaller(who): AdminCaller,
@@ -182,7 +182,7 @@ pub async fn bind_scim(
 /// SCIM tokens with their provisioning health (last used, last error, errors in the last hour).
 #[utoipa::path(get, path = "/tenants/{tenant}/tokens", tag = "tokens",
     params(("tenant" = String, Path, description = "The tenant's id or name")),
-    responses((status = 200, body = [TokenView]), (status = 404, body = ErrorBody)))]
+    responses((status = 200, description = "OK", body = [TokenView]), (status = 404, description = "Not found, or in another tenant", body = ErrorBody)))]
 pub async fn list_tokens(
     State(s): State<AppState>,
     AdminCaller(who): AdminCaller,
@@ -195,7 +195,7 @@ pub async fn list_tokens(
 /// ID, Okta and PingOne.
 #[utoipa::path(post, path = "/tenants/{tenant}/tokens", tag = "tokens",
     params(("tenant" = String, Path, description = "The tenant's id or name")),
-    responses((status = 201, body = NewTokenView), (status = 404, body = ErrorBody)))]
+    responses((status = 201, description = "Created", body = NewTokenView), (status = 404, description = "Not found, or in another tenant", body = ErrorBody)))]
 pub async fn create_token(
     State(s): State<AppState>,
     AdminCaller(who): AdminCaller,
@@ -212,7 +212,7 @@ pub async fn create_token(
 /// Revokes a token at once.
 #[utoipa::path(delete, path = "/tenants/{tenant}/tokens/{id}", tag = "tokens",
     params(("tenant" = String, Path, description = "The tenant's id or name"), ("id" = String, Path, description = "The token's id or prefix")),
-    responses((status = 204), (status = 404, body = ErrorBody)))]
+    responses((status = 204, description = "Done; no content"), (status = 404, description = "Not found, or in another tenant", body = ErrorBody)))]
 pub async fn revoke_token(
     State(s): State<AppState>,
     AdminCaller(who): AdminCaller,
@@ -225,7 +225,7 @@ pub async fn revoke_token(
 /// Replaces a token: a new secret now, the old one working until the overlap ends.
 #[utoipa::path(post, path = "/tenants/{tenant}/tokens/{id}/rotate", tag = "tokens", request_body(content = Rotate, description = "optional"),
     params(("tenant" = String, Path, description = "The tenant's id or name"), ("id" = String, Path)),
-    responses((status = 201, body = RotatedView), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody)))]
+    responses((status = 201, description = "Created", body = RotatedView), (status = 400, description = "The request is invalid (the message says why)", body = ErrorBody), (status = 404, description = "Not found, or in another tenant", body = ErrorBody)))]
 pub async fn rotate_token(
     State(s): State<AppState>,
     AdminCaller(who): AdminCaller,
@@ -255,7 +255,7 @@ pub async fn rotate_token(
 /// The tenant's admin and access keys (never their secrets).
 #[utoipa::path(get, path = "/tenants/{tenant}/keys", tag = "keys",
     params(("tenant" = String, Path, description = "The tenant's id or name")),
-    responses((status = 200, body = [KeyInfo]), (status = 404, body = ErrorBody)))]
+    responses((status = 200, description = "OK", body = [KeyInfo]), (status = 404, description = "Not found, or in another tenant", body = ErrorBody)))]
 pub async fn list_keys(
     State(s): State<AppState>,
     AdminCaller(who): AdminCaller,
@@ -267,7 +267,7 @@ pub async fn list_keys(
 /// Creates an admin key for this tenant; the secret is shown once.
 #[utoipa::path(post, path = "/tenants/{tenant}/keys", tag = "keys", request_body = NewKey,
     params(("tenant" = String, Path, description = "The tenant's id or name")),
-    responses((status = 201, body = NewKeyView), (status = 404, body = ErrorBody)))]
+    responses((status = 201, description = "Created", body = NewKeyView), (status = 404, description = "Not found, or in another tenant", body = ErrorBody)))]
 pub async fn create_key(
     State(s): State<AppState>,
     AdminCaller(who): AdminCaller,
@@ -280,7 +280,7 @@ pub async fn create_key(
 
 #[utoipa::path(delete, path = "/tenants/{tenant}/keys/{id}", tag = "keys",
     params(("tenant" = String, Path, description = "The tenant's id or name"), ("id" = String, Path, description = "The key's id or prefix")),
-    responses((status = 204), (status = 404, body = ErrorBody)))]
+    responses((status = 204, description = "Done; no content"), (status = 404, description = "Not found, or in another tenant", body = ErrorBody)))]
 pub async fn revoke_key(
     State(s): State<AppState>,
     AdminCaller(who): AdminCaller,
@@ -293,7 +293,7 @@ pub async fn revoke_key(
 /// The audit log: every admin and SCIM change and every refused request, newest first.
 #[utoipa::path(get, path = "/tenants/{tenant}/audit", tag = "audit",
     params(("tenant" = String, Path, description = "The tenant's id or name"), AuditParams),
-    responses((status = 200, body = [AuditEvent]), (status = 404, body = ErrorBody)))]
+    responses((status = 200, description = "OK", body = [AuditEvent]), (status = 404, description = "Not found, or in another tenant", body = ErrorBody)))]
 pub async fn audit(
     State(s): State<AppState>,
     AdminCaller(who): AdminCaller,
