@@ -50,6 +50,8 @@ pub struct Rendered {
     pub body: Value,
     pub etag: String,
     pub location: String,
+    /// The document before a replace or PATCH (for the audit log; members are not in it).
+    pub before: Option<Map<String, Value>>,
 }
 
 /// Query parameters of a list or `.search`, as sent.
@@ -217,6 +219,7 @@ impl Scim {
             body,
             etag: resource::etag(s.version),
             location,
+            before: None,
         }
     }
 
@@ -309,8 +312,10 @@ impl Scim {
             changes.push(MemberChange::Replace(m));
         }
         let new_data = data.clone();
-        let mut mutate = move |cur: &Stored| {
+        let mut before = None;
+        let mut mutate = |cur: &Stored| {
             visible(kind, cur, id)?;
+            before = Some(cur.data.clone());
             Ok(Update {
                 data: new_data.clone(),
                 members: changes.clone(),
@@ -327,7 +332,9 @@ impl Scim {
             &mut mutate,
         ))
         .map_err(|e| self.map_err(kind, id, e, Some(&data)))?;
-        Ok(Self::render(ctx, kind, s, proj))
+        let mut r = Self::render(ctx, kind, s, proj);
+        r.before = before;
+        Ok(r)
     }
 
     /// PATCH (RFC 7644 §3.5.2). With `proj` the new resource is loaded and rendered; without,
@@ -344,8 +351,10 @@ impl Scim {
         let rt = ResourceType::of(kind);
         let ops = patch::parse_request(body)?;
         let mut patched_data: Option<Map<String, Value>> = None;
+        let mut before = None;
         let mut mutate = |cur: &Stored| {
             visible(kind, cur, id)?;
+            before = Some(cur.data.clone());
             let p = patch::apply(rt, &cur.data, &ops)?;
             for change in &p.members {
                 if let MemberChange::Add(m) | MemberChange::Replace(m) = change {
@@ -371,7 +380,9 @@ impl Scim {
         ));
         let s = result.map_err(|e| self.map_err(kind, id, e, patched_data.as_ref()))?;
         let default = Projection::default();
-        Ok(Self::render(ctx, kind, s, proj.unwrap_or(&default)))
+        let mut r = Self::render(ctx, kind, s, proj.unwrap_or(&default));
+        r.before = before;
+        Ok(r)
     }
 
     pub async fn delete(
@@ -380,7 +391,7 @@ impl Scim {
         kind: ResourceKind,
         id: &str,
         if_match: Option<&str>,
-    ) -> ScimResult<()> {
+    ) -> ScimResult<Stored> {
         let if_match = parse_if_match(if_match);
         // Groups SCIM does not manage are never its to delete; their class never becomes
         // another between this read and the delete (only custom groups turn `scim`).

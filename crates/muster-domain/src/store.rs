@@ -140,12 +140,13 @@ pub trait Store: crate::admin::store::AdminStore + Send + Sync + 'static {
         load: Load,
         mutate: Mutation<'_>,
     ) -> StoreResult<Stored>;
+    /// Deletes a resource (and its memberships); returns it as it was.
     async fn delete(
         &self,
         t: &TenantId,
         kind: ResourceKind,
         id: &str,
         if_match: Option<&[i64]>,
-    ) -> StoreResult<()>;
+    ) -> StoreResult<Stored>;
     async fn list(&self, t: &TenantId, kind: ResourceKind, q: &ListQuery) -> StoreResult<ListPage>;
 }

@@ -101,7 +101,11 @@ impl SqlStore<PgBackend> {
         .await
         .map_err(internal)?;
         admin.close().await;
-        Self::connect_with(opts.options([("search_path", schema)]), max_connections).await
+        // Named after the schema, so `drop_schema` can end this installation's sessions.
+        let opts = opts
+            .options([("search_path", schema)])
+            .application_name(schema);
+        Self::connect_with(opts, max_connections).await
     }
 
     pub async fn connect_with(
@@ -138,6 +142,16 @@ pub async fn drop_schema(url: &str, schema: &str) -> StoreResult<()> {
         .connect_with(opts)
         .await
         .map_err(internal)?;
+    // A session of this installation left inside a transaction (its process or runtime went
+    // away mid-write) would hold locks that DROP SCHEMA waits for forever.
+    sqlx::query(
+        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity \
+         WHERE application_name = $1 AND pid <> pg_backend_pid()",
+    )
+    .bind(schema)
+    .execute(&admin)
+    .await
+    .map_err(internal)?;
     sqlx::raw_sql(AssertSqlSafe(format!(
         "DROP SCHEMA IF EXISTS \"{schema}\" CASCADE"
     )))

@@ -1001,7 +1001,7 @@ impl<B: Backend> Store for SqlStore<B> {
         kind: ResourceKind,
         id: &str,
         if_match: Option<&[i64]>,
-    ) -> StoreResult<()> {
+    ) -> StoreResult<Stored> {
         let tbl = table(kind);
         let mut conn = self.backend.write().await?;
         let (seq, current) = Self::find(&mut conn, t, kind, id, true)
@@ -1029,7 +1029,7 @@ impl<B: Backend> Store for SqlStore<B> {
             remove_all::<B>(&mut conn, t, id).await?;
         }
         conn.commit().await?;
-        Ok(())
+        Ok(current)
     }
 
     async fn list(&self, t: &TenantId, kind: ResourceKind, q: &ListQuery) -> StoreResult<ListPage> {

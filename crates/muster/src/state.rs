@@ -47,12 +47,12 @@ impl AppState {
     ) -> Result<Option<muster_domain::admin::model::KeyInfo>, muster_domain::admin::error::AdminError>
     {
         let key = self.admin.key(secret).await?;
-        if let Some(k) = &key {
-            if self.due(&k.id) {
-                let when = muster_scim::resource::format_datetime(time::OffsetDateTime::now_utc());
-                if let Err(e) = self.store.touch_key(&k.id, &when).await {
-                    tracing::warn!(error = %e, "could not record key use");
-                }
+        if let Some(k) = &key
+            && self.due(&k.id)
+        {
+            let when = muster_scim::resource::format_datetime(time::OffsetDateTime::now_utc());
+            if let Err(e) = self.store.touch_key(&k.id, &when).await {
+                tracing::warn!(error = %e, "could not record key use");
             }
         }
         Ok(key)

@@ -44,9 +44,12 @@ impl AuditSlot {
 #[derive(Debug, Clone)]
 pub struct ErrorMessage(pub String);
 
-/// The resource as a SCIM change left it (members left out: they can be many).
-#[derive(Debug, Clone)]
-pub struct Changed(pub Value);
+/// A SCIM change: the resource before and after it (members left out: they can be many).
+#[derive(Debug, Clone, Default)]
+pub struct Changed {
+    pub before: Option<Value>,
+    pub after: Option<Value>,
+}
 
 /// Records the request in the audit log when it changed something over SCIM or was refused.
 pub async fn track(State(s): State<AppState>, mut req: Request, next: Next) -> Response {
@@ -75,6 +78,7 @@ pub async fn track(State(s): State<AppState>, mut req: Request, next: Next) -> R
         return res;
     }
     let caller = slot.take();
+    let change = res.extensions().get::<Changed>();
     let location_id = res
         .headers()
         .get(header::LOCATION)
@@ -101,7 +105,8 @@ pub async fn track(State(s): State<AppState>, mut req: Request, next: Next) -> R
         status: i64::from(status.as_u16()),
         request_id,
         message: res.extensions().get::<ErrorMessage>().map(|m| m.0.clone()),
-        after: res.extensions().get::<Changed>().map(|c| c.0.to_string()),
+        before: change.and_then(|c| c.before.as_ref()).map(Value::to_string),
+        after: change.and_then(|c| c.after.as_ref()).map(Value::to_string),
         duration_us: Some(start.elapsed().as_micros().min(i64::MAX as u128) as i64),
         ..AuditEvent::default()
     });

@@ -1,10 +1,10 @@
 //! Signing in and out, and setting a password through a one-time link.
 
-use super::Body;
 use super::auth::{AdminCaller, SESSION_COOKIE, cookie};
 use super::error::{AdminApiResult, ErrorBody};
 use crate::state::AppState;
 use axum::Json;
+use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{Html, IntoResponse, Response};
@@ -47,6 +47,18 @@ pub struct SetPassword {
     pub password: String,
 }
 
+/// Parses a body that carries a password. Its parse errors never quote the input (serde's
+/// messages can), so no password reaches an error answer or the audit log.
+fn secret_body<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, AdminError> {
+    serde_json::from_slice(body).map_err(|e| {
+        AdminError::bad_request(format!(
+            "invalid request body at line {} column {}: send a JSON object with the documented fields",
+            e.line(),
+            e.column()
+        ))
+    })
+}
+
 fn session_cookie(headers: &HeaderMap, state: &AppState, value: &str, max_age: i64) -> String {
     let https = state
         .public_url
@@ -69,8 +81,9 @@ fn session_cookie(headers: &HeaderMap, state: &AppState, value: &str, max_age: i
 pub async fn sign_in(
     State(s): State<AppState>,
     headers: HeaderMap,
-    Body(b): Body<SignIn>,
+    body: Bytes,
 ) -> AdminApiResult<Response> {
+    let b: SignIn = secret_body(&body)?;
     let (secret, signed) = s.admin.sign_in(&b.tenant, &b.email, &b.password).await?;
     let mut res = Json(SessionView {
         tenant_id: signed.tenant.0,
@@ -120,10 +133,8 @@ pub async fn sign_out(
 /// Sets an administrator's password with the secret of a one-time link (`muster admin add`).
 #[utoipa::path(post, path = "/password", tag = "session", request_body = SetPassword,
     responses((status = 204, description = "Done; no content"), (status = 400, description = "The request is invalid (the message says why)", body = ErrorBody)))]
-pub async fn set_password(
-    State(s): State<AppState>,
-    Body(b): Body<SetPassword>,
-) -> AdminApiResult<StatusCode> {
+pub async fn set_password(State(s): State<AppState>, body: Bytes) -> AdminApiResult<StatusCode> {
+    let b: SetPassword = secret_body(&body)?;
     s.admin.set_password(&b.token, &b.password).await?;
     Ok(StatusCode::NO_CONTENT)
 }

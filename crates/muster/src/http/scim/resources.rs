@@ -31,14 +31,16 @@ fn resource_response(status: StatusCode, r: &Rendered, with_location: bool) -> R
     res
 }
 
-/// Hands the changed resource (without its members) to the audit log.
+/// Hands the resource before and after a change (without members) to the audit log.
 fn changed(res: &mut Response, r: &Rendered) {
     let mut doc = r.body.clone();
     if let Some(o) = doc.as_object_mut() {
         o.remove("members");
     }
-    res.extensions_mut()
-        .insert(crate::http::audited::Changed(doc));
+    res.extensions_mut().insert(crate::http::audited::Changed {
+        before: r.before.clone().map(Value::Object),
+        after: Some(doc),
+    });
 }
 
 fn projection(kind: ResourceKind, p: &Params) -> Projection {
@@ -252,10 +254,16 @@ pub async fn delete(
     id: String,
     headers: HeaderMap,
 ) -> ApiResult<Response> {
-    s.scim
+    let gone = s
+        .scim
         .delete(&ctx, kind, &id, if_match(&headers).as_deref())
         .await?;
-    Ok(StatusCode::NO_CONTENT.into_response())
+    let mut res = StatusCode::NO_CONTENT.into_response();
+    res.extensions_mut().insert(crate::http::audited::Changed {
+        before: Some(Value::Object(gone.data)),
+        after: None,
+    });
+    Ok(res)
 }
 
 /// Route adapters: one set of handlers serves both resource types.
