@@ -256,7 +256,7 @@ impl Scim {
         let ids = member_ids(&members)?;
         let has_members = !ids.is_empty();
         let t = &ctx.tenant.id;
-        let mut stored = retrying!(self.store.create(
+        let created = retrying!(self.store.create(
             t,
             kind,
             NewResource {
@@ -264,8 +264,13 @@ impl Scim {
                 members: ids.clone(),
                 class: class::SCIM.into(),
             },
-        ))
-        .map_err(|e| self.map_err(kind, "", e, Some(&data)))?;
+        ));
+        let mut stored = match created {
+            Err(StoreError::Conflict(_)) if kind == ResourceKind::User => {
+                self.take_over(ctx, &data).await?
+            }
+            other => other.map_err(|e| self.map_err(kind, "", e, Some(&data)))?,
+        };
         let load = Self::load_for(kind, proj);
         if has_members && load.members {
             stored = self
@@ -275,6 +280,63 @@ impl Scim {
                 .map_err(|e| self.map_err(kind, "", e, None))?;
         }
         Ok(Self::render(ctx, kind, stored, proj))
+    }
+
+    /// Product rule 3: a SCIM create whose userName belongs to a `manual` or `jit` user takes
+    /// that user over (same id, now `scim`, with the identity provider's attributes). A `scim`
+    /// user of that name stays a uniqueness conflict.
+    async fn take_over(&self, ctx: &Ctx, data: &Map<String, Value>) -> ScimResult<Stored> {
+        let kind = ResourceKind::User;
+        let conflict = || {
+            self.map_err(
+                kind,
+                "",
+                StoreError::Conflict("userName".into()),
+                Some(data),
+            )
+        };
+        let name = data
+            .get("userName")
+            .and_then(Value::as_str)
+            .unwrap_or_default();
+        let q = ListQuery {
+            filter: Some(Cond::Cmp {
+                field: Field::Column(Column::NameNorm),
+                op: muster_scim::filter::CompareOp::Eq,
+                value: muster_scim::eval::Operand::Str(resource::fold(name)),
+            }),
+            sort: None,
+            descending: false,
+            page: PageReq::Index { start: 1, count: 1 },
+            load: Load::default(),
+        };
+        let page = self
+            .store
+            .list(&ctx.tenant.id, kind, &q)
+            .await
+            .map_err(|e| self.map_err(kind, "", e, None))?;
+        let Some(existing) = page.items.into_iter().next() else {
+            return Err(conflict());
+        };
+        let mut mutate = |cur: &Stored| {
+            if !owned_by_admins(cur) {
+                return Err(conflict());
+            }
+            Ok(Update {
+                data: data.clone(),
+                members: Vec::new(),
+                class: Some(class::SCIM.into()),
+            })
+        };
+        retrying!(self.store.update(
+            &ctx.tenant.id,
+            kind,
+            &existing.id,
+            None,
+            Load::default(),
+            &mut mutate,
+        ))
+        .map_err(|e| self.map_err(kind, &existing.id, e, Some(data)))
     }
 
     pub async fn get(
@@ -319,7 +381,7 @@ impl Scim {
             Ok(Update {
                 data: new_data.clone(),
                 members: changes.clone(),
-                class: None,
+                class: taken_over(cur),
             })
         };
         let if_match = parse_if_match(if_match);
@@ -365,7 +427,7 @@ impl Scim {
             Ok(Update {
                 data: p.resource,
                 members: p.members,
-                class: None,
+                class: taken_over(cur),
             })
         };
         let load = proj.map(|p| Self::load_for(kind, p)).unwrap_or_default();
@@ -599,6 +661,16 @@ fn visible(kind: ResourceKind, s: &Stored, id: &str) -> ScimResult<()> {
         )));
     }
     Ok(())
+}
+
+/// A user an administrator added (`manual`) or that signed in (`jit`).
+fn owned_by_admins(s: &Stored) -> bool {
+    s.class == class::MANUAL || s.class == class::JIT
+}
+
+/// Rule 3 for updates: the identity provider changing such a user takes control of it.
+fn taken_over(cur: &Stored) -> Option<String> {
+    owned_by_admins(cur).then(|| class::SCIM.to_string())
 }
 
 /// Member ids of normalised member objects; every member needs a `value`.

@@ -1013,6 +1013,23 @@ impl<B: Backend> AdminStore for SqlStore<B> {
         Ok(())
     }
 
+    async fn purge_audit(&self, before: &str) -> StoreResult<u64> {
+        // In small transactions, so the single SQLite writer is never held for long.
+        const CHUNK: i64 = 2000;
+        let mut total = 0;
+        loop {
+            let mut sql = S::<B>::new(
+                "DELETE FROM audit_events WHERE seq IN (SELECT seq FROM audit_events WHERE at < ",
+            );
+            sql.text(before).push(" LIMIT ").int(CHUNK).push(")");
+            let n = self.exec_one(&sql).await?;
+            total += n;
+            if n < CHUNK as u64 {
+                return Ok(total);
+            }
+        }
+    }
+
     async fn query_audit(&self, q: &AuditQuery) -> StoreResult<Vec<AuditEvent>> {
         let mut sql = S::<B>::new(&format!("SELECT {AUDIT_COLUMNS} FROM audit_events WHERE "));
         match &q.tenant_id {

@@ -17,6 +17,30 @@ enum Msg {
     Flush(oneshot::Sender<()>),
 }
 
+/// How often old events are purged.
+const PURGE_EVERY: std::time::Duration = std::time::Duration::from_secs(3600);
+
+/// Deletes events older than `days` (none when 0), now and every [`PURGE_EVERY`].
+pub fn start_retention(store: Arc<dyn Store>, days: u32) {
+    if days == 0 {
+        return;
+    }
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(PURGE_EVERY);
+        loop {
+            tick.tick().await;
+            let cutoff = muster_scim::resource::format_datetime(
+                time::OffsetDateTime::now_utc() - time::Duration::days(i64::from(days)),
+            );
+            match store.purge_audit(&cutoff).await {
+                Ok(0) => {}
+                Ok(n) => tracing::info!(deleted = n, days, "purged old audit events"),
+                Err(e) => tracing::warn!(error = %e, "could not purge old audit events"),
+            }
+        }
+    });
+}
+
 /// Batches audit events into the store.
 pub struct AuditWriter {
     tx: mpsc::UnboundedSender<Msg>,

@@ -177,6 +177,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             drop(out);
             let state = AppState::new(store, config.limits.clone(), public_url.clone());
             let audit = state.audit.clone();
+            crate::audit::start_retention(state.store.clone(), config.audit_retention_days);
             let (addr, serve) =
                 crate::server::bind(state, &listen, crate::server::shutdown_signal())
                     .await

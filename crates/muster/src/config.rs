@@ -13,12 +13,13 @@ pub const DEFAULT_FILE: &str = "muster.toml";
 
 /// Environment variables read as configuration (`MUSTER_` + upper-case key; nested keys with
 /// `__`, e.g. `MUSTER_LIMITS__MAX_PAGE_SIZE`).
-const ENV_KEYS: [&str; 5] = [
+const ENV_KEYS: [&str; 6] = [
     "listen",
     "data",
     "database_url",
     "public_url",
     "postgres_pool_size",
+    "audit_retention_days",
 ];
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -35,6 +36,8 @@ pub struct Config {
     /// Connections per node to PostgreSQL.
     pub postgres_pool_size: u32,
     pub limits: Limits,
+    /// Audit events older than this many days are deleted (0: kept forever).
+    pub audit_retention_days: u32,
 }
 
 impl Default for Config {
@@ -46,6 +49,7 @@ impl Default for Config {
             public_url: None,
             postgres_pool_size: crate::storage::PG_POOL_SIZE,
             limits: Limits::default(),
+            audit_retention_days: 365,
         }
     }
 }

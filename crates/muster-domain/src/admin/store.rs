@@ -119,5 +119,7 @@ pub trait AdminStore: Send + Sync {
     ) -> StoreResult<Vec<Access>>;
 
     async fn append_audit(&self, events: &[AuditEvent]) -> StoreResult<()>;
+    /// Deletes audit events older than `before` (retention); returns how many.
+    async fn purge_audit(&self, before: &str) -> StoreResult<u64>;
     async fn query_audit(&self, q: &AuditQuery) -> StoreResult<Vec<AuditEvent>>;
 }

@@ -7,7 +7,11 @@
 
 mod support;
 
+mod admin_access;
+mod admin_api;
 mod admin_cli;
+mod admin_people;
+mod audit;
 mod auth;
 mod backend;
 mod bulk;

@@ -72,6 +72,14 @@ impl FromRequestParts<AppState> for AdminCaller {
             }
         } else if let Some(secret) = cookie(&parts.headers, SESSION_COOKIE) {
             let s = state.admin.session(secret).await?;
+            let actor = Actor::Admin {
+                tenant: s.tenant.clone(),
+                user_id: s.user_id.clone(),
+            };
+            // Recorded before the CSRF check, so a refused write shows in the tenant's log.
+            if let Some(slot) = parts.extensions.get::<AuditSlot>() {
+                slot.set(Some(s.tenant.clone()), actor.label());
+            }
             let safe = matches!(parts.method, Method::GET | Method::HEAD | Method::OPTIONS);
             let sent = parts.headers.get(CSRF_HEADER).and_then(|v| v.to_str().ok());
             if !safe
@@ -87,10 +95,7 @@ impl FromRequestParts<AppState> for AdminCaller {
                 )
                 .into());
             }
-            Actor::Admin {
-                tenant: s.tenant,
-                user_id: s.user_id,
-            }
+            actor
         } else {
             return Err(AdminError::unauthorized(
                 "authentication required: send 'Authorization: Bearer <admin key>' or sign in",

@@ -80,10 +80,17 @@ fn session_cookie(headers: &HeaderMap, state: &AppState, value: &str, max_age: i
     responses((status = 200, description = "OK", body = SessionView), (status = 401, description = "Not authenticated: no key or session, or a SCIM token", body = ErrorBody), (status = 429, description = "Too many failed attempts; retry later", body = ErrorBody)))]
 pub async fn sign_in(
     State(s): State<AppState>,
+    slot: Option<axum::extract::Extension<crate::http::audited::AuditSlot>>,
     headers: HeaderMap,
     body: Bytes,
 ) -> AdminApiResult<Response> {
     let b: SignIn = secret_body(&body)?;
+    // A refused sign-in shows in the tenant's audit log (not who tried: that is unproven).
+    if let (Some(axum::extract::Extension(slot)), Ok(Some(t))) =
+        (slot, s.store.tenant(&b.tenant).await)
+    {
+        slot.set(Some(t.id), "anonymous".into());
+    }
     let (secret, signed) = s.admin.sign_in(&b.tenant, &b.email, &b.password).await?;
     let mut res = Json(SessionView {
         tenant_id: signed.tenant.0,

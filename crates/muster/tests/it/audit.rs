@@ -1,0 +1,180 @@
+//! The audit log from the SCIM side: every change with the resource before and after it, every
+//! refused request with its message, no reads, no secrets; and retention.
+
+use crate::support::{TestServer, USER_SCHEMA, enc, patch_op};
+use muster_domain::admin::model::{AuditEvent, AuditQuery};
+use reqwest::Method;
+use serde_json::{Value, json};
+
+async fn events(s: &TestServer) -> Vec<AuditEvent> {
+    s.flush_audit().await;
+    let t = s.store.tenant_by_name("test").await.unwrap().unwrap();
+    s.store
+        .query_audit(&AuditQuery {
+            tenant_id: Some(t.id),
+            limit: 1000,
+            ..AuditQuery::default()
+        })
+        .await
+        .unwrap()
+}
+
+fn json_of(v: &Option<String>) -> Value {
+    v.as_deref()
+        .map(|s| serde_json::from_str(s).unwrap())
+        .unwrap_or(Value::Null)
+}
+
+#[tokio::test]
+async fn scim_changes_are_recorded_with_before_and_after_and_reads_are_not() {
+    let s = TestServer::start().await;
+    let r = s
+        .post(
+            "/Users",
+            json!({"schemas": [USER_SCHEMA], "userName": "ann@x.com", "password": "Hunter2-secret",
+                   "name": {"givenName": "Ann"}}),
+        )
+        .await;
+    let id = r.id();
+    s.patch(
+        &format!("/Users/{id}"),
+        patch_op(json!([{"op": "replace", "path": "name.givenName", "value": "Anne"}])),
+    )
+    .await;
+    s.get(&format!("/Users/{id}")).await;
+    s.get(&format!(
+        "/Users?filter={}",
+        enc("userName eq \"ann@x.com\"")
+    ))
+    .await;
+    s.post("/Users/.search", json!({"filter": "userName eq \"x\""}))
+        .await;
+    s.delete(&format!("/Users/{id}")).await;
+
+    let ev = events(&s).await;
+    let ops: Vec<&str> = ev.iter().map(|e| e.operation.as_str()).collect();
+    // Newest first; reads (GET, .search) are not changes.
+    assert_eq!(
+        ops,
+        ["scim.users.delete", "scim.users.patch", "scim.users.create"],
+        "{ev:#?}"
+    );
+    let token = s
+        .store
+        .list_tokens(&ev[0].tenant_id.clone().unwrap())
+        .await
+        .unwrap();
+    for e in &ev {
+        assert_eq!(e.actor, format!("token:{}", token[0].id));
+        assert_eq!(e.target.as_deref(), Some(id.as_str()), "{e:?}");
+        assert_eq!(e.outcome, "success");
+        assert!(e.duration_us.is_some() && e.request_id.is_some());
+    }
+    let (delete, patch, create) = (&ev[0], &ev[1], &ev[2]);
+    assert_eq!(create.status, 201);
+    assert_eq!(json_of(&create.after)["userName"], "ann@x.com");
+    assert_eq!(json_of(&patch.before)["name"]["givenName"], "Ann");
+    assert_eq!(json_of(&patch.after)["name"]["givenName"], "Anne");
+    assert_eq!(patch.status, 204);
+    assert_eq!(json_of(&delete.before)["name"]["givenName"], "Anne");
+    assert!(delete.after.is_none());
+    let all = format!("{ev:?}");
+    assert!(
+        !all.contains("Hunter2-secret"),
+        "a password reached the audit log"
+    );
+    assert!(!all.contains(&s.token), "a token reached the audit log");
+}
+
+#[tokio::test]
+async fn refused_requests_are_recorded_with_their_message() {
+    let s = TestServer::start().await;
+    s.user("ann@x.com").await;
+    let dup = s
+        .post(
+            "/Users",
+            json!({"schemas": [USER_SCHEMA], "userName": "ANN@x.com"}),
+        )
+        .await;
+    dup.assert_error(409, Some("uniqueness"));
+    s.get("/Users?filter=userName%20eq")
+        .await
+        .assert_error(400, Some("invalidFilter"));
+    let ev = events(&s).await;
+    assert_eq!(ev[0].operation, "scim.users.list");
+    assert_eq!(ev[0].outcome, "failure");
+    assert_eq!(ev[0].status, 400);
+    assert!(ev[0].message.as_deref().is_some_and(|m| !m.is_empty()));
+    assert_eq!(ev[1].operation, "scim.users.create");
+    assert_eq!(ev[1].status, 409);
+    assert!(
+        ev[1]
+            .message
+            .as_deref()
+            .is_some_and(|m| m.contains("ANN@x.com")),
+        "{:?}",
+        ev[1]
+    );
+    // A bad token belongs to no tenant: it is recorded without one.
+    let r = s
+        .send_as("mst_not-a-token", Method::GET, "/Users", None, &[])
+        .await;
+    r.assert_error(401, None);
+    s.flush_audit().await;
+    let anonymous = s
+        .store
+        .query_audit(&AuditQuery {
+            actor: Some("anonymous".into()),
+            limit: 10,
+            ..AuditQuery::default()
+        })
+        .await
+        .unwrap();
+    assert!(
+        anonymous
+            .iter()
+            .any(|e| e.status == 401 && e.tenant_id.is_none())
+    );
+    assert!(!format!("{anonymous:?}").contains("mst_not-a-token"));
+}
+
+#[tokio::test]
+async fn retention_deletes_only_old_events() {
+    let s = TestServer::start().await;
+    let t = s.store.tenant_by_name("test").await.unwrap().unwrap();
+    let event = |at: &str| AuditEvent {
+        tenant_id: Some(t.id.clone()),
+        at: at.into(),
+        actor: "cli".into(),
+        operation: "admin.test".into(),
+        outcome: "success".into(),
+        status: 200,
+        ..AuditEvent::default()
+    };
+    let old: Vec<AuditEvent> = (0..2500)
+        .map(|_| event("2020-01-01T00:00:00.000Z"))
+        .collect();
+    s.store.append_audit(&old).await.unwrap();
+    s.store
+        .append_audit(&[event("2026-06-01T00:00:00.000Z")])
+        .await
+        .unwrap();
+    let n = s
+        .store
+        .purge_audit("2021-01-01T00:00:00.000Z")
+        .await
+        .unwrap();
+    assert_eq!(n, 2500, "deleted in several chunks");
+    let left = s
+        .store
+        .query_audit(&AuditQuery {
+            tenant_id: Some(t.id.clone()),
+            operation_prefix: Some("admin.test".into()),
+            limit: 10_000,
+            ..AuditQuery::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(left.len(), 1);
+    assert_eq!(left[0].at, "2026-06-01T00:00:00.000Z");
+}
