@@ -132,6 +132,24 @@ fn grant_row(mut r: Row) -> StoreResult<Grant> {
     })
 }
 
+fn text(s: &str) -> Bind {
+    Bind::Text(s.to_string())
+}
+
+fn grant_insert<B: Backend>(t: &TenantId, group: &str, instance: &str, role: &str) -> S<B> {
+    S::<B>::insert(
+        "grants",
+        vec![
+            ("tenant_id", text(&t.0)),
+            ("id", Bind::Text(new_id())),
+            ("group_id", text(group)),
+            ("instance_id", text(instance)),
+            ("role_id", text(role)),
+            ("created", Bind::Text(now())),
+        ],
+    )
+}
+
 /// The `product` group that comes with a role: "<instance> <role>".
 fn product_group_name(instance: &str, role: &str) -> String {
     format!("{instance} {role}")
@@ -180,40 +198,23 @@ impl<B: Backend> SqlStore<B> {
             name: name.to_string(),
             group_id: Some(group_id.clone()),
         };
-        let mut sql = S::<B>::new(
-            "INSERT INTO product_roles (tenant_id, id, instance_id, name, name_norm, group_id, created) VALUES (",
+        let sql = S::<B>::insert(
+            "product_roles",
+            vec![
+                ("tenant_id", text(&t.0)),
+                ("id", text(&role.id)),
+                ("instance_id", text(instance_id)),
+                ("name", text(name)),
+                ("name_norm", Bind::Text(fold(name))),
+                ("group_id", text(&group_id)),
+                ("created", text(&created)),
+            ],
         );
-        sql.text(t.0.clone())
-            .push(", ")
-            .text(role.id.clone())
-            .push(", ")
-            .text(instance_id);
-        sql.push(", ")
-            .text(name)
-            .push(", ")
-            .text(fold(name))
-            .push(", ")
-            .text(group_id.clone());
-        sql.push(", ").text(created.clone()).push(")");
         conn.exec(&sql)
             .await
             .map_err(conflict(format!("a role named \"{name}\"")))?;
-        let mut sql = S::<B>::new(
-            "INSERT INTO grants (tenant_id, id, group_id, instance_id, role_id, created) VALUES (",
-        );
-        sql.text(t.0.clone())
-            .push(", ")
-            .text(new_id())
-            .push(", ")
-            .text(group_id);
-        sql.push(", ")
-            .text(instance_id)
-            .push(", ")
-            .text(role.id.clone())
-            .push(", ")
-            .text(created)
-            .push(")");
-        conn.exec(&sql).await?;
+        conn.exec(&grant_insert::<B>(t, &group_id, instance_id, &role.id))
+            .await?;
         Ok(role)
     }
 
@@ -373,21 +374,18 @@ impl<B: Backend> AdminStore for SqlStore<B> {
             scim_bound: false,
             created: now(),
         };
-        let mut sql = S::<B>::new(
-            "INSERT INTO sso_connections (tenant_id, id, name, name_norm, protocol, scim_bound, created) VALUES (",
+        let sql = S::<B>::insert(
+            "sso_connections",
+            vec![
+                ("tenant_id", text(&t.0)),
+                ("id", text(&c.id)),
+                ("name", text(name)),
+                ("name_norm", Bind::Text(fold(name))),
+                ("protocol", text(protocol)),
+                ("scim_bound", Bind::Int(0)),
+                ("created", text(&c.created)),
+            ],
         );
-        sql.text(t.0.clone())
-            .push(", ")
-            .text(c.id.clone())
-            .push(", ")
-            .text(name);
-        sql.push(", ")
-            .text(fold(name))
-            .push(", ")
-            .text(protocol)
-            .push(", 0, ")
-            .text(c.created.clone())
-            .push(")");
         conn.exec(&sql)
             .await
             .map_err(conflict(format!("SSO connection name \"{name}\"")))?;
@@ -456,25 +454,22 @@ impl<B: Backend> AdminStore for SqlStore<B> {
 
     async fn create_key(&self, k: &NewKey) -> StoreResult<KeyInfo> {
         let created = now();
-        let mut sql = S::<B>::new(
-            "INSERT INTO api_keys (id, scope, tenant_id, instance_id, key_hash, prefix, name, created) VALUES (",
+        let sql = S::<B>::insert(
+            "api_keys",
+            vec![
+                ("id", text(&k.id)),
+                ("scope", text(k.scope.as_str())),
+                (
+                    "tenant_id",
+                    Bind::OptText(k.tenant_id.as_ref().map(|t| t.0.clone())),
+                ),
+                ("instance_id", Bind::OptText(k.instance_id.clone())),
+                ("key_hash", Bind::Bytes(k.hash.to_vec())),
+                ("prefix", text(&k.prefix)),
+                ("name", text(&k.name)),
+                ("created", text(&created)),
+            ],
         );
-        sql.text(k.id.clone())
-            .push(", ")
-            .text(k.scope.as_str())
-            .push(", ")
-            .bind(Bind::OptText(k.tenant_id.as_ref().map(|t| t.0.clone())));
-        sql.push(", ")
-            .bind(Bind::OptText(k.instance_id.clone()))
-            .push(", ")
-            .bind(Bind::Bytes(k.hash.to_vec()));
-        sql.push(", ")
-            .text(k.prefix.clone())
-            .push(", ")
-            .text(k.name.clone())
-            .push(", ")
-            .text(created.clone())
-            .push(")");
         self.exec_one(&sql).await?;
         Ok(KeyInfo {
             id: k.id.clone(),
@@ -571,17 +566,16 @@ impl<B: Backend> AdminStore for SqlStore<B> {
         hash: &[u8; 32],
         expires: &str,
     ) -> StoreResult<()> {
-        let mut sql = S::<B>::new(
-            "INSERT INTO admin_credentials (tenant_id, user_id, setup_hash, setup_expires) VALUES (",
+        let mut sql = S::<B>::insert(
+            "admin_credentials",
+            vec![
+                ("tenant_id", text(&t.0)),
+                ("user_id", text(user)),
+                ("setup_hash", Bind::Bytes(hash.to_vec())),
+                ("setup_expires", text(expires)),
+            ],
         );
-        sql.text(t.0.clone())
-            .push(", ")
-            .text(user)
-            .push(", ")
-            .bind(Bind::Bytes(hash.to_vec()));
-        sql.push(", ")
-            .text(expires)
-            .push(") ON CONFLICT (tenant_id, user_id) DO UPDATE SET setup_hash = ")
+        sql.push(" ON CONFLICT (tenant_id, user_id) DO UPDATE SET setup_hash = ")
             .bind(Bind::Bytes(hash.to_vec()));
         sql.push(", setup_expires = ").text(expires);
         self.exec_one(&sql).await.map(|_| ())
@@ -614,15 +608,15 @@ impl<B: Backend> AdminStore for SqlStore<B> {
     }
 
     async fn set_password(&self, t: &TenantId, user: &str, phc: &str) -> StoreResult<()> {
-        let mut sql = S::<B>::new(
-            "INSERT INTO admin_credentials (tenant_id, user_id, password_hash) VALUES (",
+        let mut sql = S::<B>::insert(
+            "admin_credentials",
+            vec![
+                ("tenant_id", text(&t.0)),
+                ("user_id", text(user)),
+                ("password_hash", text(phc)),
+            ],
         );
-        sql.text(t.0.clone())
-            .push(", ")
-            .text(user)
-            .push(", ")
-            .text(phc)
-            .push(") ON CONFLICT (tenant_id, user_id) DO UPDATE SET password_hash = ")
+        sql.push(" ON CONFLICT (tenant_id, user_id) DO UPDATE SET password_hash = ")
             .text(phc);
         sql.push(", setup_hash = NULL, setup_expires = NULL, failures = 0, locked_until = NULL");
         self.exec_one(&sql).await.map(|_| ())
@@ -647,21 +641,17 @@ impl<B: Backend> AdminStore for SqlStore<B> {
     }
 
     async fn create_session(&self, hash: &[u8; 32], s: &Session) -> StoreResult<()> {
-        let mut sql = S::<B>::new(
-            "INSERT INTO admin_sessions (id_hash, tenant_id, user_id, csrf, created, last_seen) VALUES (",
+        let sql = S::<B>::insert(
+            "admin_sessions",
+            vec![
+                ("id_hash", Bind::Bytes(hash.to_vec())),
+                ("tenant_id", text(&s.tenant_id.0)),
+                ("user_id", text(&s.user_id)),
+                ("csrf", text(&s.csrf)),
+                ("created", text(&s.created)),
+                ("last_seen", text(&s.last_seen)),
+            ],
         );
-        sql.bind(Bind::Bytes(hash.to_vec()))
-            .push(", ")
-            .text(s.tenant_id.0.clone())
-            .push(", ")
-            .text(s.user_id.clone());
-        sql.push(", ")
-            .text(s.csrf.clone())
-            .push(", ")
-            .text(s.created.clone())
-            .push(", ")
-            .text(s.last_seen.clone())
-            .push(")");
         self.exec_one(&sql).await.map(|_| ())
     }
 
@@ -751,21 +741,17 @@ impl<B: Backend> AdminStore for SqlStore<B> {
             roles: Vec::new(),
         };
         let mut conn = self.backend.write().await?;
-        let mut sql = S::<B>::new(
-            "INSERT INTO product_instances (tenant_id, id, name, name_norm, product, created) VALUES (",
+        let sql = S::<B>::insert(
+            "product_instances",
+            vec![
+                ("tenant_id", text(&t.0)),
+                ("id", text(&inst.id)),
+                ("name", text(name)),
+                ("name_norm", Bind::Text(fold(name))),
+                ("product", text(product)),
+                ("created", text(&inst.created)),
+            ],
         );
-        sql.text(t.0.clone())
-            .push(", ")
-            .text(inst.id.clone())
-            .push(", ")
-            .text(name);
-        sql.push(", ")
-            .text(fold(name))
-            .push(", ")
-            .text(product)
-            .push(", ")
-            .text(inst.created.clone())
-            .push(")");
         conn.exec(&sql)
             .await
             .map_err(conflict(format!("product instance name \"{name}\"")))?;
@@ -852,21 +838,8 @@ impl<B: Backend> AdminStore for SqlStore<B> {
         if conn.rows(&sql, &[Ty::Text]).await?.is_empty() {
             return Err(refused(404, format!("group {group} not found")));
         }
-        let mut sql = S::<B>::new(
-            "INSERT INTO grants (tenant_id, id, group_id, instance_id, role_id, created) VALUES (",
-        );
-        sql.text(t.0.clone())
-            .push(", ")
-            .text(new_id())
-            .push(", ")
-            .text(group);
-        sql.push(", ")
-            .text(instance)
-            .push(", ")
-            .text(role)
-            .push(", ")
-            .text(now())
-            .push(") ON CONFLICT DO NOTHING");
+        let mut sql = grant_insert::<B>(t, group, &instance, role);
+        sql.push(" ON CONFLICT DO NOTHING");
         conn.exec(&sql).await?;
         let mut sql = S::<B>::new(GRANT_SELECT);
         sql.text(t.0.clone())

@@ -574,21 +574,20 @@ pub(crate) fn insert_sql<B: Backend>(
 }
 
 fn insert_tenant<B: Backend>(t: &Tenant) -> StoreResult<S<B>> {
-    let mut sql =
-        S::<B>::new("INSERT INTO tenants (id, name, name_norm, mode, settings, created) VALUES (");
-    sql.text(t.id.0.clone())
-        .push(", ")
-        .text(t.name.clone())
-        .push(", ")
-        .text(fold(&t.name))
-        .push(", ");
-    sql.text(t.mode.as_str())
-        .push(", ")
-        .text(serde_json::to_string(&t.settings).map_err(internal)?)
-        .push(", ")
-        .text(t.created.clone())
-        .push(")");
-    Ok(sql)
+    Ok(S::<B>::insert(
+        "tenants",
+        vec![
+            ("id", Bind::Text(t.id.0.clone())),
+            ("name", Bind::Text(t.name.clone())),
+            ("name_norm", Bind::Text(fold(&t.name))),
+            ("mode", Bind::Text(t.mode.as_str().into())),
+            (
+                "settings",
+                Bind::Text(serde_json::to_string(&t.settings).map_err(internal)?),
+            ),
+            ("created", Bind::Text(t.created.clone())),
+        ],
+    ))
 }
 
 /// The stored document of a group muster makes itself (system and product groups).
@@ -684,21 +683,17 @@ impl<B: Backend> Store for SqlStore<B> {
     async fn create_token(&self, tenant: &TenantId, token: &NewToken) -> StoreResult<TokenInfo> {
         let created = now();
         let mut conn = self.backend.write().await?;
-        let mut sql = S::<B>::new(
-            "INSERT INTO api_tokens (id, tenant_id, token_hash, prefix, created, connection_id) VALUES (",
+        let sql = S::<B>::insert(
+            "api_tokens",
+            vec![
+                ("id", Bind::Text(token.id.clone())),
+                ("tenant_id", Bind::Text(tenant.0.clone())),
+                ("token_hash", Bind::Bytes(token.hash.to_vec())),
+                ("prefix", Bind::Text(token.prefix.clone())),
+                ("created", Bind::Text(created.clone())),
+                ("connection_id", Bind::OptText(token.connection_id.clone())),
+            ],
         );
-        sql.text(token.id.clone())
-            .push(", ")
-            .text(tenant.0.clone())
-            .push(", ");
-        sql.bind(Bind::Bytes(token.hash.to_vec()))
-            .push(", ")
-            .text(token.prefix.clone())
-            .push(", ")
-            .text(created.clone())
-            .push(", ")
-            .bind(Bind::OptText(token.connection_id.clone()))
-            .push(")");
         conn.exec(&sql).await?;
         conn.commit().await?;
         Ok(TokenInfo {
@@ -840,27 +835,20 @@ impl<B: Backend> Store for SqlStore<B> {
         revoked_at: Option<&str>,
     ) -> StoreResult<()> {
         let mut conn = self.backend.write().await?;
-        let mut sql = S::<B>::new(
-            "INSERT INTO api_tokens (id, tenant_id, token_hash, prefix, created, last_used, revoked_at, connection_id, expires_at) VALUES (",
+        let sql = S::<B>::insert(
+            "api_tokens",
+            vec![
+                ("id", Bind::Text(k.id.clone())),
+                ("tenant_id", Bind::Text(k.tenant_id.0.clone())),
+                ("token_hash", Bind::Bytes(hash.to_vec())),
+                ("prefix", Bind::Text(k.prefix.clone())),
+                ("created", Bind::Text(k.created.clone())),
+                ("last_used", Bind::OptText(k.last_used.clone())),
+                ("revoked_at", Bind::OptText(revoked_at.map(str::to_string))),
+                ("connection_id", Bind::OptText(k.connection_id.clone())),
+                ("expires_at", Bind::OptText(k.expires_at.clone())),
+            ],
         );
-        sql.text(k.id.clone())
-            .push(", ")
-            .text(k.tenant_id.0.clone())
-            .push(", ")
-            .bind(Bind::Bytes(hash.to_vec()));
-        sql.push(", ")
-            .text(k.prefix.clone())
-            .push(", ")
-            .text(k.created.clone())
-            .push(", ");
-        sql.bind(Bind::OptText(k.last_used.clone()))
-            .push(", ")
-            .bind(Bind::OptText(revoked_at.map(str::to_string)))
-            .push(", ")
-            .bind(Bind::OptText(k.connection_id.clone()))
-            .push(", ")
-            .bind(Bind::OptText(k.expires_at.clone()))
-            .push(")");
         conn.exec(&sql).await.map_err(conflict_on("token"))?;
         conn.commit().await?;
         Ok(())

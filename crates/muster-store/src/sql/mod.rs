@@ -91,6 +91,22 @@ impl<D: Dialect> Sql<D> {
         self.bind(Bind::Text(s.into()));
         self.push(D::JSON_CAST)
     }
+    /// `INSERT INTO table (c1, c2, …) VALUES (?, ?, …)`: one row, every value bound.
+    pub fn insert(table: &str, row: Vec<(&str, Bind)>) -> Self {
+        let cols: Vec<&str> = row.iter().map(|(c, _)| *c).collect();
+        let mut sql = Self::new(&format!(
+            "INSERT INTO {table} ({}) VALUES (",
+            cols.join(", ")
+        ));
+        for (i, (_, v)) in row.into_iter().enumerate() {
+            if i > 0 {
+                sql.push(", ");
+            }
+            sql.bind(v);
+        }
+        sql.push(")");
+        sql
+    }
     /// `(?, ?, …)` for a list of texts.
     pub fn text_list(&mut self, items: &[String]) -> &mut Self {
         self.push("(");
