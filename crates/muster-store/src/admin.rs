@@ -944,8 +944,16 @@ impl<B: Backend> AdminStore for SqlStore<B> {
             return Ok(());
         }
         let mut conn = self.backend.write().await?;
-        // 13 binds a row: stay well under every engine's bound-parameter limit.
-        for chunk in events.chunks(64) {
+        // Rows go in chunks of 64, 8 and 1 only: three statement texts, each prepared once and
+        // reused from the statement cache (13 binds a row stays far under every engine's limit).
+        let mut rest = events;
+        while !rest.is_empty() {
+            let n = [64, 8, 1]
+                .into_iter()
+                .find(|n| rest.len() >= *n)
+                .unwrap_or(1);
+            let (chunk, tail) = rest.split_at(n);
+            rest = tail;
             let mut sql = S::<B>::new(
                 "INSERT INTO audit_events (tenant_id, at, actor, operation, target, outcome, status, \
                  request_id, message, before, after, duration_us) VALUES ",
@@ -987,17 +995,29 @@ impl<B: Backend> AdminStore for SqlStore<B> {
     }
 
     async fn purge_audit(&self, before: &str) -> StoreResult<u64> {
-        // In small transactions, so the single SQLite writer is never held for long.
+        // Events are appended in time order, so the oldest are the lowest `seq`s: read them
+        // by key (no index on time to maintain on every write) and delete them by range, in
+        // small transactions, so the single SQLite writer is never held for long.
         const CHUNK: i64 = 2000;
         let mut total = 0;
         loop {
-            let mut sql = S::<B>::new(
-                "DELETE FROM audit_events WHERE seq IN (SELECT seq FROM audit_events WHERE at < ",
-            );
-            sql.text(before).push(" LIMIT ").int(CHUNK).push(")");
-            let n = self.exec_one(&sql).await?;
-            total += n;
-            if n < CHUNK as u64 {
+            let mut sql = S::<B>::new("SELECT seq, at FROM audit_events ORDER BY seq LIMIT ");
+            sql.int(CHUNK);
+            let rows = self.rows(&sql, &[Ty::Int, Ty::Text]).await?;
+            let mut last = None;
+            for mut r in rows.iter().cloned() {
+                if r.text(1)?.as_str() >= before {
+                    break;
+                }
+                last = Some(r.int(0)?);
+            }
+            let Some(last) = last else {
+                return Ok(total);
+            };
+            let mut sql = S::<B>::new("DELETE FROM audit_events WHERE seq <= ");
+            sql.int(last);
+            total += self.exec_one(&sql).await?;
+            if (rows.len() as i64) < CHUNK {
                 return Ok(total);
             }
         }

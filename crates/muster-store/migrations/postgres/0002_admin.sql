@@ -112,11 +112,8 @@ CREATE TABLE audit_events (
     duration_us BIGINT
 );
 CREATE INDEX audit_events_tenant ON audit_events (tenant_id, seq);
-CREATE INDEX audit_events_at ON audit_events (tenant_id, at);
 CREATE INDEX audit_events_actor ON audit_events (tenant_id, actor, seq);
 CREATE INDEX audit_events_target ON audit_events (tenant_id, target, seq);
--- Retention deletes by time across tenants.
-CREATE INDEX audit_events_purge ON audit_events (at);
 
 -- One name for a user's source (scim, manual, jit) and a group's kind (scim, custom, system,
 -- product), so filters on it are written once.

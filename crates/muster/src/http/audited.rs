@@ -11,7 +11,6 @@ use axum::response::Response;
 use muster_domain::admin::model::{AuditEvent, FAILURE, SUCCESS};
 use muster_domain::admin::service::{AuditSink, now};
 use muster_domain::model::TenantId;
-use serde_json::Value;
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
@@ -47,29 +46,26 @@ pub struct ErrorMessage(pub String);
 /// A SCIM change: the resource before and after it (members left out: they can be many).
 #[derive(Debug, Clone, Default)]
 pub struct Changed {
-    pub before: Option<Value>,
-    pub after: Option<Value>,
+    /// JSON texts.
+    pub before: Option<String>,
+    pub after: Option<String>,
 }
 
 /// Records the request in the audit log when it changed something over SCIM or was refused.
 pub async fn track(State(s): State<AppState>, mut req: Request, next: Next) -> Response {
     let slot = AuditSlot::default();
     req.extensions_mut().insert(slot.clone());
+    // Cheap clones (shared buffers): most requests are reads that are not recorded.
     let method = req.method().clone();
-    let template = req
-        .extensions()
-        .get::<MatchedPath>()
-        .map(|p| p.as_str().to_string());
-    let path = req.uri().path().to_string();
-    let request_id = req
-        .headers()
-        .get("x-request-id")
-        .and_then(|v| v.to_str().ok())
-        .map(str::to_string);
+    let template = req.extensions().get::<MatchedPath>().cloned();
+    let uri = req.uri().clone();
+    let request_id = req.headers().get("x-request-id").cloned();
     let start = Instant::now();
-    let res = next.run(req).await;
+    let mut res = next.run(req).await;
     let status = res.status();
-    let scim = crate::http::routing::scim_prefix(&path).is_some();
+    let path = uri.path();
+    let template = template.as_ref().map(MatchedPath::as_str);
+    let scim = crate::http::routing::scim_prefix(path).is_some();
     let change = !matches!(method, Method::GET | Method::HEAD | Method::OPTIONS);
     let refused = status.is_client_error() || status.is_server_error();
     // A `.search` is a read sent as POST.
@@ -78,21 +74,21 @@ pub async fn track(State(s): State<AppState>, mut req: Request, next: Next) -> R
         return res;
     }
     let caller = slot.take();
-    let change = res.extensions().get::<Changed>();
+    let change = res.extensions_mut().remove::<Changed>().unwrap_or_default();
     let location_id = res
         .headers()
         .get(header::LOCATION)
         .and_then(|v| v.to_str().ok())
         .and_then(|l| l.rsplit('/').next())
         .map(str::to_string);
-    let target = path_id(template.as_deref(), &path).or(location_id);
+    let target = path_id(template, path).or(location_id);
     let operation = if scim {
-        scim_operation(&method, template.as_deref().unwrap_or(&path))
+        scim_operation(&method, template.unwrap_or(path))
     } else {
         format!(
             "http.{} {}",
             method.as_str().to_ascii_lowercase(),
-            template.as_deref().unwrap_or("unmatched")
+            template.unwrap_or("unmatched")
         )
     };
     s.audit.record(AuditEvent {
@@ -103,10 +99,13 @@ pub async fn track(State(s): State<AppState>, mut req: Request, next: Next) -> R
         target,
         outcome: if refused { FAILURE } else { SUCCESS }.into(),
         status: i64::from(status.as_u16()),
-        request_id,
+        request_id: request_id
+            .as_ref()
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_string),
         message: res.extensions().get::<ErrorMessage>().map(|m| m.0.clone()),
-        before: change.and_then(|c| c.before.as_ref()).map(Value::to_string),
-        after: change.and_then(|c| c.after.as_ref()).map(Value::to_string),
+        before: change.before,
+        after: change.after,
         duration_us: Some(start.elapsed().as_micros().min(i64::MAX as u128) as i64),
         ..AuditEvent::default()
     });

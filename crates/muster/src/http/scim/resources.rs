@@ -14,14 +14,21 @@ use serde_json::Value;
 
 /// A JSON answer with the SCIM media type.
 pub fn scim_json(status: StatusCode, body: &Value) -> Response {
-    let mut res = (status, body.to_string()).into_response();
+    scim_text(status, body.to_string())
+}
+
+fn scim_text(status: StatusCode, body: String) -> Response {
+    let mut res = (status, body).into_response();
     res.headers_mut()
         .insert(header::CONTENT_TYPE, HeaderValue::from_static(SCIM_JSON));
     res
 }
 
 fn resource_response(status: StatusCode, r: &Rendered, with_location: bool) -> Response {
-    let mut res = scim_json(status, &r.body);
+    with_headers(scim_json(status, &r.body), r, with_location)
+}
+
+fn with_headers(mut res: Response, r: &Rendered, with_location: bool) -> Response {
     if let Ok(v) = HeaderValue::from_str(&r.etag) {
         res.headers_mut().insert(header::ETAG, v);
     }
@@ -31,16 +38,36 @@ fn resource_response(status: StatusCode, r: &Rendered, with_location: bool) -> R
     res
 }
 
-/// Hands the resource before and after a change (without members) to the audit log.
-fn changed(res: &mut Response, r: &Rendered) {
-    let mut doc = r.body.clone();
-    if let Some(o) = doc.as_object_mut() {
-        o.remove("members");
-    }
+/// The answer to a change, with the resource before and after it handed to the audit log.
+/// The resource is serialised once for both; members (they can be many) stay out of the log.
+/// `status` `None`: 204 with only the ETag.
+fn changed(status: Option<StatusCode>, r: Rendered, with_location: bool) -> Response {
+    let text = r.body.to_string();
+    let after = match r.body.get("members") {
+        Some(Value::Array(m)) if !m.is_empty() => {
+            let mut doc = r.body.clone();
+            if let Some(o) = doc.as_object_mut() {
+                o.remove("members");
+            }
+            doc.to_string()
+        }
+        _ => text.clone(),
+    };
+    let mut res = match status {
+        Some(status) => with_headers(scim_text(status, text), &r, with_location),
+        None => {
+            let mut res = StatusCode::NO_CONTENT.into_response();
+            if let Ok(v) = HeaderValue::from_str(&r.etag) {
+                res.headers_mut().insert(header::ETAG, v);
+            }
+            res
+        }
+    };
     res.extensions_mut().insert(crate::http::audited::Changed {
-        before: r.before.clone().map(Value::Object),
-        after: Some(doc),
+        before: r.before.map(|m| Value::Object(m).to_string()),
+        after: Some(after),
     });
+    res
 }
 
 fn projection(kind: ResourceKind, p: &Params) -> Projection {
@@ -157,9 +184,7 @@ pub async fn create(
         .scim
         .create(&ctx, kind, &body, &projection(kind, &p))
         .await?;
-    let mut res = resource_response(StatusCode::CREATED, &r, true);
-    changed(&mut res, &r);
-    Ok(res)
+    Ok(changed(Some(StatusCode::CREATED), r, true))
 }
 
 pub async fn get(
@@ -205,9 +230,7 @@ pub async fn replace(
             &projection(kind, &p),
         )
         .await?;
-    let mut res = resource_response(StatusCode::OK, &r, true);
-    changed(&mut res, &r);
-    Ok(res)
+    Ok(changed(Some(StatusCode::OK), r, true))
 }
 
 /// PATCH answers 204 with the new ETag (product rule 15), or 200 with the resource when the
@@ -234,17 +257,7 @@ pub async fn patch(
             wants_body.then_some(&proj),
         )
         .await?;
-    if wants_body {
-        let mut res = resource_response(StatusCode::OK, &r, true);
-        changed(&mut res, &r);
-        return Ok(res);
-    }
-    let mut res = StatusCode::NO_CONTENT.into_response();
-    changed(&mut res, &r);
-    if let Ok(v) = HeaderValue::from_str(&r.etag) {
-        res.headers_mut().insert(header::ETAG, v);
-    }
-    Ok(res)
+    Ok(changed(wants_body.then_some(StatusCode::OK), r, true))
 }
 
 pub async fn delete(
@@ -260,7 +273,7 @@ pub async fn delete(
         .await?;
     let mut res = StatusCode::NO_CONTENT.into_response();
     res.extensions_mut().insert(crate::http::audited::Changed {
-        before: Some(Value::Object(gone.data)),
+        before: Some(Value::Object(gone.data).to_string()),
         after: None,
     });
     Ok(res)
