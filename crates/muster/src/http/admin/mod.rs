@@ -143,13 +143,26 @@ pub fn openapi() -> utoipa::openapi::OpenApi {
 pub fn router() -> axum::Router<AppState> {
     let (router, doc) = api().split_for_parts();
     let doc = std::sync::Arc::new(doc);
-    router.route(
-        "/openapi.json",
-        axum::routing::get(move || {
-            let doc = doc.clone();
-            async move { Json(doc.as_ref().clone()) }
-        }),
-    )
+    router
+        .route(
+            "/openapi.json",
+            axum::routing::get(move || {
+                let doc = doc.clone();
+                async move { Json(doc.as_ref().clone()) }
+            }),
+        )
+        .fallback(|| async {
+            AdminApiError(AdminError::not_found(
+                "no admin API endpoint here; the endpoints are listed in /api/admin/v1/openapi.json",
+            ))
+        })
+        .method_not_allowed_fallback(|| async {
+            AdminApiError(AdminError::new(
+                405,
+                "method_not_allowed",
+                "this endpoint does not support that HTTP method (see /api/admin/v1/openapi.json)",
+            ))
+        })
 }
 
 /// The page that spends a set-password link (the link's secret is in its fragment).
