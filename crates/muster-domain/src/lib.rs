@@ -4,6 +4,7 @@ pub mod admin;
 pub mod bulk;
 pub mod model;
 pub mod query;
+pub mod rules;
 pub mod service;
 pub mod store;
 pub mod tokens;

@@ -1,8 +1,10 @@
 //! The SCIM use cases, independent of HTTP: what `POST /Users`, `PATCH /Groups/{id}` and
 //! friends mean, in terms of the schema engine and the store.
 
+use crate::admin::model::Deactivate;
 use crate::model::{Load, Mode, NewResource, Stored, Tenant, Update, class};
 use crate::query::{Column, Cond, Field, resolve_filter, resolve_sort};
+use crate::rules::{is_email, is_reserved};
 use crate::store::{ListQuery, PageReq, Store, StoreError};
 use muster_scim::filter::Filter;
 use muster_scim::list::list_response;
@@ -52,6 +54,8 @@ pub struct Rendered {
     pub location: String,
     /// The document before a replace or PATCH (for the audit log; members are not in it).
     pub before: Option<Map<String, Value>>,
+    /// What else the change did, for the audit log (a deactivated user deleted, …).
+    pub note: Option<&'static str>,
 }
 
 /// Query parameters of a list or `.search`, as sent.
@@ -220,6 +224,7 @@ impl Scim {
             etag: resource::etag(s.version),
             location,
             before: None,
+            note: None,
         }
     }
 
@@ -252,6 +257,7 @@ impl Scim {
         Self::check_create_allowed(ctx, kind)?;
         let rt = ResourceType::of(kind);
         let mut data = resource::normalize(rt, body)?;
+        check_names(ctx, kind, None, &data)?;
         let members = Self::split_members(kind, &mut data).unwrap_or_default();
         let ids = member_ids(&members)?;
         let has_members = !ids.is_empty();
@@ -269,6 +275,7 @@ impl Scim {
             Err(StoreError::Conflict(_)) if kind == ResourceKind::User => {
                 self.take_over(ctx, &data).await?
             }
+            Err(StoreError::Conflict(_)) => return Err(self.group_conflict(ctx, &data).await),
             other => other.map_err(|e| self.map_err(kind, "", e, Some(&data)))?,
         };
         let load = Self::load_for(kind, proj);
@@ -280,6 +287,91 @@ impl Scim {
                 .map_err(|e| self.map_err(kind, "", e, None))?;
         }
         Ok(Self::render(ctx, kind, stored, proj))
+    }
+
+    /// An update's store result, with name clashes of groups explained (rules 4 and 5).
+    async fn updated(
+        &self,
+        ctx: &Ctx,
+        kind: ResourceKind,
+        id: &str,
+        result: Result<Stored, StoreError>,
+        data: Option<&Map<String, Value>>,
+    ) -> ScimResult<Stored> {
+        match (result, data) {
+            (Err(StoreError::Conflict(_)), Some(d)) if kind == ResourceKind::Group => {
+                Err(self.group_conflict(ctx, d).await)
+            }
+            (r, _) => r.map_err(|e| self.map_err(kind, id, e, data)),
+        }
+    }
+
+    /// Product rule 1: a user the identity provider deactivates (active goes from true or
+    /// absent to false) is removed from every group and deleted, unless the tenant keeps
+    /// deactivated users (`deactivate: suspend`). A user created inactive stays (rule 10).
+    async fn after_update(
+        &self,
+        ctx: &Ctx,
+        kind: ResourceKind,
+        id: &str,
+        now: Option<bool>,
+        r: &mut Rendered,
+    ) -> ScimResult<()> {
+        let was = r
+            .before
+            .as_ref()
+            .and_then(|m| m.get("active"))
+            .and_then(Value::as_bool);
+        let deactivated = kind == ResourceKind::User
+            && was != Some(false)
+            && now == Some(false)
+            && ctx.tenant.settings.deactivate == Deactivate::Delete;
+        if deactivated {
+            match retrying!(self.store.delete(&ctx.tenant.id, kind, id, None)) {
+                Ok(_) | Err(StoreError::NotFound) => {}
+                Err(e) => return Err(self.map_err(kind, id, e, None)),
+            }
+            r.note = Some(
+                "deactivated: removed from every group and deleted (tenant setting deactivate = delete)",
+            );
+        }
+        Ok(())
+    }
+
+    /// Why a group name is taken, in words an IdP administrator can act on: a reserved name,
+    /// a product group (rename with a prefix), a custom group (delete or link it), or another
+    /// SCIM group.
+    async fn group_conflict(&self, ctx: &Ctx, data: &Map<String, Value>) -> ScimError {
+        let name = data
+            .get("displayName")
+            .and_then(Value::as_str)
+            .unwrap_or_default();
+        if is_reserved(name) {
+            return check_names(ctx, ResourceKind::Group, None, data)
+                .err()
+                .unwrap_or_else(ScimError::internal);
+        }
+        let existing = match self.store.group_id_by_name(&ctx.tenant.id, name).await {
+            Ok(Some(id)) => self
+                .store
+                .get(&ctx.tenant.id, ResourceKind::Group, &id, Load::default())
+                .await
+                .ok(),
+            _ => None,
+        };
+        let class = existing.as_ref().map(|g| g.class.as_str());
+        ScimError::uniqueness(match class {
+            Some(class::PRODUCT) => format!(
+                "\"{name}\" is the name of a product group in muster; give the identity provider's group another name, such as \"SCIM_{name}\", and grant it the same access"
+            ),
+            Some(class::CUSTOM) => format!(
+                "a custom group named \"{name}\" already exists in muster: an administrator must delete it first, or the identity provider can link it by addressing its id ({})",
+                existing.as_ref().map(|g| g.id.as_str()).unwrap_or_default()
+            ),
+            _ => format!(
+                "displayName \"{name}\" is already in use in this tenant (compared ignoring case)"
+            ),
+        })
     }
 
     /// Product rule 3: a SCIM create whose userName belongs to a `manual` or `jit` user takes
@@ -351,7 +443,7 @@ impl Scim {
             .get(&ctx.tenant.id, kind, id, Self::load_for(kind, proj))
             .await
             .map_err(|e| self.map_err(kind, id, e, None))?;
-        visible(kind, &s, id)?;
+        visible(kind, &s, id, true)?;
         Ok(Self::render(ctx, kind, s, proj))
     }
 
@@ -376,7 +468,8 @@ impl Scim {
         let new_data = data.clone();
         let mut before = None;
         let mut mutate = |cur: &Stored| {
-            visible(kind, cur, id)?;
+            visible(kind, cur, id, true)?;
+            check_names(ctx, kind, Some(&cur.data), &new_data)?;
             before = Some(cur.data.clone());
             Ok(Update {
                 data: new_data.clone(),
@@ -385,17 +478,19 @@ impl Scim {
             })
         };
         let if_match = parse_if_match(if_match);
-        let s = retrying!(self.store.update(
+        let result = retrying!(self.store.update(
             &ctx.tenant.id,
             kind,
             id,
             if_match.as_deref(),
             Self::load_for(kind, proj),
             &mut mutate,
-        ))
-        .map_err(|e| self.map_err(kind, id, e, Some(&data)))?;
+        ));
+        let s = self.updated(ctx, kind, id, result, Some(&data)).await?;
+        let active = s.data.get("active").and_then(Value::as_bool);
         let mut r = Self::render(ctx, kind, s, proj);
         r.before = before;
+        self.after_update(ctx, kind, id, active, &mut r).await?;
         Ok(r)
     }
 
@@ -415,9 +510,10 @@ impl Scim {
         let mut patched_data: Option<Map<String, Value>> = None;
         let mut before = None;
         let mut mutate = |cur: &Stored| {
-            visible(kind, cur, id)?;
+            visible(kind, cur, id, true)?;
             before = Some(cur.data.clone());
             let p = patch::apply(rt, &cur.data, &ops)?;
+            check_names(ctx, kind, Some(&cur.data), &p.resource)?;
             for change in &p.members {
                 if let MemberChange::Add(m) | MemberChange::Replace(m) = change {
                     member_ids(m)?;
@@ -440,10 +536,14 @@ impl Scim {
             load,
             &mut mutate,
         ));
-        let s = result.map_err(|e| self.map_err(kind, id, e, patched_data.as_ref()))?;
+        let s = self
+            .updated(ctx, kind, id, result, patched_data.as_ref())
+            .await?;
         let default = Projection::default();
+        let active = s.data.get("active").and_then(Value::as_bool);
         let mut r = Self::render(ctx, kind, s, proj.unwrap_or(&default));
         r.before = before;
+        self.after_update(ctx, kind, id, active, &mut r).await?;
         Ok(r)
     }
 
@@ -463,7 +563,7 @@ impl Scim {
                 .get(&ctx.tenant.id, kind, id, Load::default())
                 .await
                 .map_err(|e| self.map_err(kind, id, e, None))?;
-            visible(kind, &s, id)?;
+            visible(kind, &s, id, false)?;
         }
         retrying!(
             self.store
@@ -653,8 +753,10 @@ impl Scim {
 
 /// SCIM sees every user but only the groups it manages: system, product and custom groups
 /// belong to the administrators (product rule 13), so to SCIM they do not exist.
-fn visible(kind: ResourceKind, s: &Stored, id: &str) -> ScimResult<()> {
-    if kind == ResourceKind::Group && s.class != class::SCIM {
+/// `custom_ok`: a `custom` group may be read, and addressed by id to take it over (rule 5).
+fn visible(kind: ResourceKind, s: &Stored, id: &str, custom_ok: bool) -> ScimResult<()> {
+    let managed = s.class == class::SCIM || (custom_ok && s.class == class::CUSTOM);
+    if kind == ResourceKind::Group && !managed {
         return Err(ScimError::not_found(format!(
             "{} {id} not found",
             kind_name(kind)
@@ -668,9 +770,40 @@ fn owned_by_admins(s: &Stored) -> bool {
     s.class == class::MANUAL || s.class == class::JIT
 }
 
-/// Rule 3 for updates: the identity provider changing such a user takes control of it.
+/// Rules 3 and 5 for updates: the identity provider changing a `manual` or `jit` user, or a
+/// `custom` group it addresses by id, takes control of it.
 fn taken_over(cur: &Stored) -> Option<String> {
-    owned_by_admins(cur).then(|| class::SCIM.to_string())
+    (owned_by_admins(cur) || cur.class == class::CUSTOM).then(|| class::SCIM.to_string())
+}
+
+/// Rules 4 and 11 on a new or changed resource (`current`: before the change). A name that
+/// does not change is not checked again, so a setting turned on later does not lock old users.
+fn check_names(
+    ctx: &Ctx,
+    kind: ResourceKind,
+    current: Option<&Map<String, Value>>,
+    new: &Map<String, Value>,
+) -> ScimResult<()> {
+    let key = match kind {
+        ResourceKind::User => "userName",
+        ResourceKind::Group => "displayName",
+    };
+    let name = new.get(key).and_then(Value::as_str).unwrap_or_default();
+    let old = current.and_then(|c| c.get(key)).and_then(Value::as_str);
+    if old == Some(name) {
+        return Ok(());
+    }
+    match kind {
+        ResourceKind::User if ctx.tenant.settings.require_email_username && !is_email(name) => {
+            Err(ScimError::invalid_value(format!(
+                "userName must be an email address in this tenant, not \"{name}\" (map the user's email or UPN to userName, or ask an administrator to turn off require_email_username)"
+            )))
+        }
+        ResourceKind::Group if is_reserved(name) => Err(ScimError::uniqueness(format!(
+            "\"{name}\" is reserved: the groups Everyone and Admin Center Administrators are managed by muster and cannot be created, renamed to or changed over SCIM; do not assign or push them from the identity provider"
+        ))),
+        _ => Ok(()),
+    }
 }
 
 /// Member ids of normalised member objects; every member needs a `value`.

@@ -5,9 +5,7 @@
 use super::error::{AdminError, AdminResult};
 use super::service::{Admin, Who, name_checked};
 use super::views::{GroupView, Membership, Page, UserDetail, UserView};
-use crate::model::{
-    ADMINISTRATORS, EVERYONE, Load, NewResource, Stored, Tenant, TenantId, Update, class,
-};
+use crate::model::{EVERYONE, Load, NewResource, Stored, Tenant, TenantId, Update, class};
 use crate::query::{Column, Cond, Field, resolve_filter};
 use crate::store::{ListQuery, PageReq, StoreError};
 use muster_scim::eval::Operand;
@@ -88,22 +86,8 @@ fn missing(kind: ResourceKind, id: &str) -> impl FnOnce(StoreError) -> AdminErro
     }
 }
 
-fn valid_email(s: &str) -> bool {
-    let Some((local, domain)) = s.split_once('@') else {
-        return false;
-    };
-    !local.is_empty()
-        && domain.contains('.')
-        && !domain.starts_with('.')
-        && !domain.ends_with('.')
-        && !s.chars().any(|c| c.is_whitespace() || c.is_control())
-        && !domain.contains('@')
-}
-
-pub(crate) fn is_reserved(name: &str) -> bool {
-    let f = fold(name.trim());
-    f == fold(EVERYONE) || f == fold(ADMINISTRATORS)
-}
+use crate::rules::is_email as valid_email;
+pub(crate) use crate::rules::is_reserved;
 
 impl Admin {
     async fn page(

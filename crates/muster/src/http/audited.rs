@@ -49,6 +49,8 @@ pub struct Changed {
     /// JSON texts.
     pub before: Option<String>,
     pub after: Option<String>,
+    /// What else the change did (a deactivated user deleted, …).
+    pub note: Option<&'static str>,
 }
 
 /// Records the request in the audit log when it changed something over SCIM or was refused.
@@ -103,7 +105,11 @@ pub async fn track(State(s): State<AppState>, mut req: Request, next: Next) -> R
             .as_ref()
             .and_then(|v| v.to_str().ok())
             .map(str::to_string),
-        message: res.extensions().get::<ErrorMessage>().map(|m| m.0.clone()),
+        message: res
+            .extensions()
+            .get::<ErrorMessage>()
+            .map(|m| m.0.clone())
+            .or(change.note.map(str::to_string)),
         before: change.before,
         after: change.after,
         duration_us: Some(start.elapsed().as_micros().min(i64::MAX as u128) as i64),

@@ -411,6 +411,24 @@ impl TestServer {
         Self::read(res).await
     }
 
+    /// Switches a tenant to keep deactivated users (`deactivate: suspend`).
+    pub async fn suspend_deactivated(&self, tenant: &str) {
+        let t = self
+            .store
+            .tenant_by_name(tenant)
+            .await
+            .unwrap_or_else(|e| panic!("{e}"))
+            .unwrap_or_else(|| panic!("no tenant {tenant}"));
+        let settings = muster_domain::admin::model::TenantSettings {
+            deactivate: muster_domain::admin::model::Deactivate::Suspend,
+            ..t.settings.clone()
+        };
+        self.store
+            .update_tenant(&t.id, t.mode, &settings)
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+    }
+
     /// Waits until audit events recorded so far are stored.
     pub async fn flush_audit(&self) {
         self.state.audit.flush().await;

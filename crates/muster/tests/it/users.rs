@@ -255,6 +255,8 @@ async fn flat_enterprise_urn_keys_are_accepted_on_create() {
 #[tokio::test]
 async fn put_replaces_every_writable_attribute() {
     let s = TestServer::start().await;
+    // The PUT sets active to false: kept (RFC behaviour), not deleted as by default (rule 1).
+    s.suspend_deactivated("test").await;
     let created = s.create_user(full_user()).await;
     let id = created.id();
     let r = s

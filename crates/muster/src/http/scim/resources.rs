@@ -66,6 +66,7 @@ fn changed(status: Option<StatusCode>, r: Rendered, with_location: bool) -> Resp
     res.extensions_mut().insert(crate::http::audited::Changed {
         before: r.before.map(|m| Value::Object(m).to_string()),
         after: Some(after),
+        note: r.note,
     });
     res
 }
@@ -275,6 +276,7 @@ pub async fn delete(
     res.extensions_mut().insert(crate::http::audited::Changed {
         before: Some(Value::Object(gone.data).to_string()),
         after: None,
+        note: None,
     });
     Ok(res)
 }
