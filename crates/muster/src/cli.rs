@@ -175,7 +175,8 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Cmd::Serve { .. } => {
             let (listen, public_url) = (config.listen.clone(), config.public_url.clone());
             drop(out);
-            let state = AppState::new(store, config.limits.clone(), public_url.clone());
+            let mut state = AppState::new(store, config.limits.clone(), public_url.clone());
+            state.audit_reads = config.audit_reads;
             let audit = state.audit.clone();
             crate::audit::start_retention(state.store.clone(), config.audit_retention_days);
             let (addr, serve) =

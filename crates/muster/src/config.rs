@@ -13,13 +13,14 @@ pub const DEFAULT_FILE: &str = "muster.toml";
 
 /// Environment variables read as configuration (`MUSTER_` + upper-case key; nested keys with
 /// `__`, e.g. `MUSTER_LIMITS__MAX_PAGE_SIZE`).
-const ENV_KEYS: [&str; 6] = [
+const ENV_KEYS: [&str; 7] = [
     "listen",
     "data",
     "database_url",
     "public_url",
     "postgres_pool_size",
     "audit_retention_days",
+    "audit_reads",
 ];
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -38,6 +39,9 @@ pub struct Config {
     pub limits: Limits,
     /// Audit events older than this many days are deleted (0: kept forever).
     pub audit_retention_days: u32,
+    /// Whether successful SCIM reads are in the audit log too (every SCIM request is, by
+    /// default; changes and refused requests always are).
+    pub audit_reads: bool,
 }
 
 impl Default for Config {
@@ -50,6 +54,7 @@ impl Default for Config {
             postgres_pool_size: crate::storage::PG_POOL_SIZE,
             limits: Limits::default(),
             audit_retention_days: 365,
+            audit_reads: true,
         }
     }
 }

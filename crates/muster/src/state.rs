@@ -20,6 +20,8 @@ pub struct AppState {
     pub store: Arc<dyn Store>,
     /// Overrides the base URL derived from `Host` (behind proxies that rewrite it).
     pub public_url: Option<String>,
+    /// Successful SCIM reads go to the audit log too (changes and refusals always do).
+    pub audit_reads: bool,
     touched: Arc<Mutex<HashMap<String, Instant>>>,
 }
 
@@ -36,6 +38,7 @@ impl AppState {
             audit,
             store,
             public_url,
+            audit_reads: true,
             touched: Arc::default(),
         }
     }

@@ -1,5 +1,5 @@
-//! Audit records written from the HTTP side: every SCIM change and every refused request
-//! (SCIM, admin and access API). Admin changes are recorded by the admin use cases themselves,
+//! Audit records written from the HTTP side: every SCIM request (reads unless `audit_reads` is
+//! off) and every refused request (SCIM, admin and access API). Admin changes are recorded by the admin use cases themselves,
 //! with before and after. The authenticating extractor fills in who asked through the
 //! request's [`AuditSlot`]; handlers and error answers add the rest as response extensions.
 
@@ -71,8 +71,8 @@ pub async fn track(State(s): State<AppState>, mut req: Request, next: Next) -> R
     let change = !matches!(method, Method::GET | Method::HEAD | Method::OPTIONS);
     let refused = status.is_client_error() || status.is_server_error();
     // A `.search` is a read sent as POST.
-    let search = path.ends_with("/.search");
-    if !(refused || (scim && change && !search)) {
+    let read = !change || path.ends_with("/.search");
+    if !(refused || (scim && (!read || s.audit_reads))) {
         return res;
     }
     let caller = slot.take();
@@ -127,7 +127,7 @@ fn path_id(template: Option<&str>, path: &str) -> Option<String> {
     path.rsplit('/').next().map(str::to_string)
 }
 
-/// `scim.users.create`, `scim.groups.patch`, `scim.bulk`, …
+/// `scim.users.create`, `scim.groups.patch`, `scim.users.search`, `scim.bulk`, …
 fn scim_operation(method: &Method, template: &str) -> String {
     let rest =
         crate::http::routing::scim_prefix(template).map_or(template, |p| &template[p.len()..]);
@@ -138,6 +138,7 @@ fn scim_operation(method: &Method, template: &str) -> String {
         .unwrap_or("")
         .to_ascii_lowercase();
     let verb = match (method, rest.ends_with('}')) {
+        (&Method::POST, _) if rest.ends_with("/.search") => "search",
         (&Method::POST, _) => "create",
         (&Method::PUT, _) => "replace",
         (&Method::PATCH, _) => "patch",
@@ -147,7 +148,7 @@ fn scim_operation(method: &Method, template: &str) -> String {
     };
     match resource.as_str() {
         "users" | "groups" => format!("scim.{resource}.{verb}"),
-        "" => format!("scim.{verb}"),
+        "" | ".search" => format!("scim.{verb}"),
         other => format!("scim.{other}"),
     }
 }

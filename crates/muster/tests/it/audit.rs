@@ -1,5 +1,6 @@
-//! The audit log from the SCIM side: every change with the resource before and after it, every
-//! refused request with its message, no reads, no secrets; and retention.
+//! The audit log from the SCIM side: every request (reads too, unless `audit_reads` is off),
+//! changes with the resource before and after them, refusals with their message, no secrets;
+//! and retention.
 
 use crate::support::{TestServer, USER_SCHEMA, enc, patch_op};
 use muster_domain::admin::model::{AuditEvent, AuditQuery};
@@ -26,7 +27,7 @@ fn json_of(v: &Option<String>) -> Value {
 }
 
 #[tokio::test]
-async fn scim_changes_are_recorded_with_before_and_after_and_reads_are_not() {
+async fn every_scim_request_is_recorded_and_changes_with_before_and_after() {
     let s = TestServer::start().await;
     let r = s
         .post(
@@ -53,10 +54,17 @@ async fn scim_changes_are_recorded_with_before_and_after_and_reads_are_not() {
 
     let ev = events(&s).await;
     let ops: Vec<&str> = ev.iter().map(|e| e.operation.as_str()).collect();
-    // Newest first; reads (GET, .search) are not changes.
+    // Newest first.
     assert_eq!(
         ops,
-        ["scim.users.delete", "scim.users.patch", "scim.users.create"],
+        [
+            "scim.users.delete",
+            "scim.users.search",
+            "scim.users.list",
+            "scim.users.get",
+            "scim.users.patch",
+            "scim.users.create"
+        ],
         "{ev:#?}"
     );
     let token = s
@@ -66,11 +74,19 @@ async fn scim_changes_are_recorded_with_before_and_after_and_reads_are_not() {
         .unwrap();
     for e in &ev {
         assert_eq!(e.actor, format!("token:{}", token[0].id));
-        assert_eq!(e.target.as_deref(), Some(id.as_str()), "{e:?}");
         assert_eq!(e.outcome, "success");
         assert!(e.duration_us.is_some() && e.request_id.is_some());
     }
-    let (delete, patch, create) = (&ev[0], &ev[1], &ev[2]);
+    for e in [&ev[0], &ev[3], &ev[4], &ev[5]] {
+        assert_eq!(e.target.as_deref(), Some(id.as_str()), "{e:?}");
+    }
+    // Reads carry no documents.
+    assert!(
+        ev[1..4]
+            .iter()
+            .all(|e| e.before.is_none() && e.after.is_none())
+    );
+    let (delete, patch, create) = (&ev[0], &ev[4], &ev[5]);
     assert_eq!(create.status, 201);
     assert_eq!(json_of(&create.after)["userName"], "ann@x.com");
     assert_eq!(json_of(&patch.before)["name"]["givenName"], "Ann");
@@ -84,6 +100,17 @@ async fn scim_changes_are_recorded_with_before_and_after_and_reads_are_not() {
         "a password reached the audit log"
     );
     assert!(!all.contains(&s.token), "a token reached the audit log");
+}
+
+#[tokio::test]
+async fn with_audit_reads_off_only_changes_and_refusals_are_recorded() {
+    let s = TestServer::start_configured(Default::default(), |st| st.audit_reads = false).await;
+    let id = s.user("ann@x.com").await;
+    s.get(&format!("/Users/{id}")).await;
+    s.get("/Users").await;
+    s.get("/Users/nope").await.assert_error(404, None);
+    let ops: Vec<String> = events(&s).await.into_iter().map(|e| e.operation).collect();
+    assert_eq!(ops, ["scim.users.get", "scim.users.create"]);
 }
 
 #[tokio::test]

@@ -84,9 +84,18 @@ impl TestServer {
     }
 
     pub async fn start_with(limits: Limits) -> TestServer {
+        Self::start_configured(limits, |_| {}).await
+    }
+
+    /// A server whose state `configure` adjusts before it serves.
+    pub async fn start_configured(
+        limits: Limits,
+        configure: impl FnOnce(&mut AppState),
+    ) -> TestServer {
         let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("tempdir: {e}"));
         let (store, pg) = crate::backend::open_store(dir.path()).await;
-        let state = AppState::new(store.clone(), limits, None);
+        let mut state = AppState::new(store.clone(), limits, None);
+        configure(&mut state);
         let (tx, rx) = oneshot::channel::<()>();
         let (addr, serve) = muster::server::bind(state.clone(), "127.0.0.1:0", async {
             let _ = rx.await;
