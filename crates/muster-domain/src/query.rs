@@ -375,6 +375,15 @@ fn compare(
             cond: Box::new(cond),
         });
     }
+    // A single-valued complex attribute compares its `value`, as a multi-valued one does
+    // (Entra checks a manager with `manager eq "<id>"`).
+    let r = match (r.sub, r.attr.is_complex()) {
+        (None, true) if r.attr.sub("value").is_some() => muster_scim::resolve::Resolved {
+            sub: r.attr.sub("value"),
+            ..r
+        },
+        _ => r,
+    };
     let leaf = r.leaf();
     let operand = typed_operand(leaf, op, value)?;
     let field = match column(rt, &r) {

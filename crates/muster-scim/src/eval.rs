@@ -193,9 +193,10 @@ fn select<'v>(
                 Some(v) => vec![v],
                 None => vec![],
             };
-            // `emails co "x"`: a multi-valued complex attribute compares its `value`.
+            // `emails co "x"`: a complex attribute compares its `value` (also single-valued
+            // ones: Entra checks a manager with `manager eq "<id>"`).
             let sub = r.sub.or_else(|| {
-                if r.attr.multi_valued && r.attr.is_complex() && !for_presence {
+                if r.attr.is_complex() && !for_presence {
                     r.attr.sub("value")
                 } else {
                     None

@@ -11,6 +11,8 @@ use tokio::sync::{mpsc, oneshot};
 
 /// Events per batch at most.
 const BATCH: usize = 512;
+/// How long a batch waits for more events (unless someone flushes).
+const LINGER: std::time::Duration = std::time::Duration::from_millis(25);
 
 enum Msg {
     Event(Box<AuditEvent>),
@@ -54,15 +56,21 @@ impl AuditWriter {
             let mut batch: Vec<AuditEvent> = Vec::with_capacity(BATCH);
             let mut waiters: Vec<oneshot::Sender<()>> = Vec::new();
             while let Some(first) = rx.recv().await {
+                // Events that arrive within LINGER of the first share its transaction: under
+                // load that is one commit per LINGER instead of one per few events.
+                let deadline = tokio::time::Instant::now() + LINGER;
                 let mut next = Some(first);
                 while let Some(msg) = next.take() {
                     match msg {
                         Msg::Event(e) => batch.push(*e),
                         Msg::Flush(w) => waiters.push(w),
                     }
-                    if batch.len() < BATCH {
-                        next = rx.try_recv().ok();
+                    if batch.len() >= BATCH || !waiters.is_empty() {
+                        break;
                     }
+                    next = tokio::time::timeout_at(deadline, rx.recv())
+                        .await
+                        .unwrap_or_default();
                 }
                 if !batch.is_empty() {
                     // Retried once: losing audit events to a passing lock timeout is worse

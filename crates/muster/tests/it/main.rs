@@ -26,6 +26,7 @@ mod openapi;
 mod ops;
 mod patch;
 mod projection;
+mod replay;
 mod rules;
 mod smoke;
 mod transfer;
