@@ -443,7 +443,7 @@ impl Scim {
             .get(&ctx.tenant.id, kind, id, Self::load_for(kind, proj))
             .await
             .map_err(|e| self.map_err(kind, id, e, None))?;
-        visible(kind, &s, id, true)?;
+        visible(kind, &s, id)?;
         Ok(Self::render(ctx, kind, s, proj))
     }
 
@@ -468,7 +468,7 @@ impl Scim {
         let new_data = data.clone();
         let mut before = None;
         let mut mutate = |cur: &Stored| {
-            visible(kind, cur, id, true)?;
+            visible(kind, cur, id)?;
             check_names(ctx, kind, Some(&cur.data), &new_data)?;
             before = Some(cur.data.clone());
             Ok(Update {
@@ -510,7 +510,7 @@ impl Scim {
         let mut patched_data: Option<Map<String, Value>> = None;
         let mut before = None;
         let mut mutate = |cur: &Stored| {
-            visible(kind, cur, id, true)?;
+            visible(kind, cur, id)?;
             before = Some(cur.data.clone());
             let p = patch::apply(rt, &cur.data, &ops)?;
             check_names(ctx, kind, Some(&cur.data), &p.resource)?;
@@ -555,15 +555,15 @@ impl Scim {
         if_match: Option<&str>,
     ) -> ScimResult<Stored> {
         let if_match = parse_if_match(if_match);
-        // Groups SCIM does not manage are never its to delete; their class never becomes
-        // another between this read and the delete (only custom groups turn `scim`).
+        // System and product groups are never SCIM's to delete; a group's class never becomes
+        // one of those between this read and the delete.
         if kind == ResourceKind::Group {
             let s = self
                 .store
                 .get(&ctx.tenant.id, kind, id, Load::default())
                 .await
                 .map_err(|e| self.map_err(kind, id, e, None))?;
-            visible(kind, &s, id, false)?;
+            visible(kind, &s, id)?;
         }
         retrying!(
             self.store
@@ -615,14 +615,17 @@ impl Scim {
             Some(f) => Some(resolve_filter(rt, &Filter::parse(f)?)?),
         };
         let filter = if kind == ResourceKind::Group {
-            let scim = Cond::Cmp {
+            // SCIM lists its own groups and the administrators' custom ones (rule 5: an IdP
+            // may link those); never system or product groups (rule 13).
+            let is = |c: &str| Cond::Cmp {
                 field: Field::Column(Column::Class),
                 op: muster_scim::filter::CompareOp::Eq,
-                value: muster_scim::eval::Operand::Str(class::SCIM.into()),
+                value: muster_scim::eval::Operand::Str(c.into()),
             };
+            let listed = Cond::Or(Box::new(is(class::SCIM)), Box::new(is(class::CUSTOM)));
             Some(match filter {
-                Some(f) => Cond::And(Box::new(f), Box::new(scim)),
-                None => scim,
+                Some(f) => Cond::And(Box::new(f), Box::new(listed)),
+                None => listed,
             })
         } else {
             filter
@@ -751,18 +754,31 @@ impl Scim {
     }
 }
 
-/// SCIM sees every user but only the groups it manages: system, product and custom groups
-/// belong to the administrators (product rule 13), so to SCIM they do not exist.
-/// `custom_ok`: a `custom` group may be read, and addressed by id to take it over (rule 5).
-fn visible(kind: ResourceKind, s: &Stored, id: &str, custom_ok: bool) -> ScimResult<()> {
-    let managed = s.class == class::SCIM || (custom_ok && s.class == class::CUSTOM);
-    if kind == ResourceKind::Group && !managed {
-        return Err(ScimError::not_found(format!(
-            "{} {id} not found",
-            kind_name(kind)
-        )));
+/// SCIM sees every user, its own groups and the administrators' `custom` groups, which are listed and may be addressed by id, which takes them over (rule 5); the
+/// reserved system groups answer 409 naming themselves (rule 4); product groups do not exist
+/// for SCIM (rule 13).
+fn visible(kind: ResourceKind, s: &Stored, id: &str) -> ScimResult<()> {
+    if kind != ResourceKind::Group || s.class == class::SCIM || s.class == class::CUSTOM {
+        return Ok(());
     }
-    Ok(())
+    if s.class == class::SYSTEM {
+        let name = s
+            .data
+            .get("displayName")
+            .and_then(Value::as_str)
+            .unwrap_or_default();
+        return Err(ScimError::new(
+            409,
+            None,
+            format!(
+                "group {id} is the reserved group \"{name}\": it is managed by muster and cannot be read, linked or changed over SCIM; do not assign or push it from the identity provider"
+            ),
+        ));
+    }
+    Err(ScimError::not_found(format!(
+        "{} {id} not found",
+        kind_name(kind)
+    )))
 }
 
 /// A user an administrator added (`manual`) or that signed in (`jit`).

@@ -80,8 +80,8 @@ fn key_row(r: &mut Row) -> StoreResult<KeyInfo> {
 }
 
 const AUDIT_COLUMNS: &str = "seq, tenant_id, at, actor, operation, target, outcome, status, request_id, \
-     message, before, after, duration_us";
-const AUDIT_TYPES: [Ty; 13] = [
+     message, before, after, duration_us, method, path";
+const AUDIT_TYPES: [Ty; 15] = [
     Ty::Int,
     Ty::OptText,
     Ty::Text,
@@ -95,6 +95,8 @@ const AUDIT_TYPES: [Ty; 13] = [
     Ty::OptText,
     Ty::OptText,
     Ty::OptInt,
+    Ty::OptText,
+    Ty::OptText,
 ];
 
 fn audit_row(mut r: Row) -> StoreResult<AuditEvent> {
@@ -112,6 +114,8 @@ fn audit_row(mut r: Row) -> StoreResult<AuditEvent> {
         before: r.opt_text(10)?,
         after: r.opt_text(11)?,
         duration_us: r.opt_int(12)?,
+        method: r.opt_text(13)?,
+        path: r.opt_text(14)?,
     })
 }
 
@@ -945,7 +949,7 @@ impl<B: Backend> AdminStore for SqlStore<B> {
         }
         let mut conn = self.backend.write().await?;
         // Rows go in chunks of 64, 8 and 1 only: three statement texts, each prepared once and
-        // reused from the statement cache (13 binds a row stays far under every engine's limit).
+        // reused from the statement cache (14 binds a row stays far under every engine's limit).
         let mut rest = events;
         while !rest.is_empty() {
             let n = [64, 8, 1]
@@ -956,7 +960,7 @@ impl<B: Backend> AdminStore for SqlStore<B> {
             rest = tail;
             let mut sql = S::<B>::new(
                 "INSERT INTO audit_events (tenant_id, at, actor, operation, target, outcome, status, \
-                 request_id, message, before, after, duration_us) VALUES ",
+                 request_id, message, before, after, duration_us, method, path) VALUES ",
             );
             for (i, e) in chunk.iter().enumerate() {
                 if i > 0 {
@@ -986,6 +990,10 @@ impl<B: Backend> AdminStore for SqlStore<B> {
                     .bind(Bind::OptText(e.after.clone()))
                     .push(", ")
                     .bind(Bind::OptInt(e.duration_us))
+                    .push(", ")
+                    .bind(Bind::OptText(e.method.clone()))
+                    .push(", ")
+                    .bind(Bind::OptText(e.path.clone()))
                     .push(")");
             }
             conn.exec(&sql).await?;

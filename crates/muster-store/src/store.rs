@@ -324,8 +324,12 @@ async fn load_extras<B: Backend>(
                     .push(" AND m.member_id IN ")
                     .text_list(chunk);
                 if !load.all_kinds {
-                    // SCIM sees only the groups it manages (product rule 13).
-                    sql.push(" AND g.class = ").text(class::SCIM);
+                    // SCIM sees its own and custom groups, never system or product ones (rule 13).
+                    sql.push(" AND g.class IN (")
+                        .text(class::SCIM)
+                        .push(", ")
+                        .text(class::CUSTOM)
+                        .push(")");
                 }
                 sql.push(" ORDER BY g.name_norm");
                 for mut row in conn.rows(&sql, &[Ty::Text, Ty::Text, Ty::Text]).await? {
@@ -479,12 +483,14 @@ async fn add_members<B: Backend>(
     for chunk in unique.chunks(CHUNK) {
         let mut sql = S::<B>::new("SELECT id, CAST(0 AS BIGINT) FROM users WHERE tenant_id = ");
         sql.text(t.0.clone()).push(" AND id IN ").text_list(chunk);
-        // Only groups SCIM manages can be nested; system and product groups are not visible.
+        // Only groups SCIM sees can be nested; system and product groups are not visible.
         sql.push(" UNION ALL SELECT id, CAST(1 AS BIGINT) FROM groups WHERE tenant_id = ")
             .text(t.0.clone())
-            .push(" AND class = ")
+            .push(" AND class IN (")
             .text(class::SCIM)
-            .push(" AND id IN ")
+            .push(", ")
+            .text(class::CUSTOM)
+            .push(") AND id IN ")
             .text_list(chunk);
         let mut found: HashMap<String, i64> = HashMap::with_capacity(chunk.len());
         for mut row in conn.rows(&sql, &[Ty::Text, Ty::Int]).await? {

@@ -369,7 +369,7 @@ impl Cli {
         if !a.json {
             writeln!(
                 out,
-                "TIME\tACTOR\tOPERATION\tTARGET\tOUTCOME\tSTATUS\tMS\tMESSAGE"
+                "TIME\tACTOR\tOPERATION\tREQUEST\tTARGET\tOUTCOME\tSTATUS\tMS\tMESSAGE"
             )?;
         }
         for e in events {
@@ -377,9 +377,13 @@ impl Cli {
                 writeln!(out, "{}", serde_json::to_string(&e)?)?;
                 continue;
             }
+            let request = match (&e.method, &e.path) {
+                (Some(m), Some(p)) => format!("{m} {p}"),
+                _ => "-".into(),
+            };
             writeln!(
                 out,
-                "{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}",
+                "{}\t{}\t{}\t{request}\t{}\t{}\t{}\t{}\t{}",
                 e.at,
                 e.actor,
                 e.operation,

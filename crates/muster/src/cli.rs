@@ -279,8 +279,14 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                 .await?
                 .with_context(|| format!("no tenant named '{tenant}'"))?;
             writeln!(out, "ID\tPREFIX\tCREATED\tLAST USED\tSTATUS")?;
+            let now = muster_domain::admin::service::now();
             for k in store.list_tokens(&t.id).await? {
-                let status = if k.revoked { "revoked" } else { "active" };
+                // `expiring` while a rotated token's overlap lasts, then `expired`.
+                let view = muster_domain::admin::views::TokenView::of(&k, &now);
+                let status = match &k.expires_at {
+                    Some(at) if view.status == "expiring" => format!("expiring {at}"),
+                    _ => view.status,
+                };
                 writeln!(
                     out,
                     "{}\t{}\t{}\t{}\t{status}",

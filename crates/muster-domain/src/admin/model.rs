@@ -180,6 +180,9 @@ pub struct AuditEvent {
     pub outcome: String,
     pub status: i64,
     pub request_id: Option<String>,
+    /// The HTTP request, for requests (not for the CLI's changes).
+    pub method: Option<String>,
+    pub path: Option<String>,
     pub message: Option<String>,
     /// JSON of the state before and after a change.
     pub before: Option<String>,

@@ -106,6 +106,8 @@ CREATE TABLE audit_events (
     outcome     TEXT NOT NULL,
     status      BIGINT NOT NULL,
     request_id  TEXT,
+    method      TEXT,
+    path        TEXT,
     message     TEXT,
     before      TEXT,
     after       TEXT,

@@ -105,6 +105,8 @@ CREATE TABLE audit_events (
     outcome     TEXT NOT NULL,
     status      INTEGER NOT NULL,
     request_id  TEXT,
+    method      TEXT,
+    path        TEXT,
     message     TEXT,
     before      TEXT,
     after       TEXT,

@@ -113,6 +113,8 @@ pub async fn track(State(s): State<AppState>, mut req: Request, next: Next) -> R
         before: change.before,
         after: change.after,
         duration_us: Some(start.elapsed().as_micros().min(i64::MAX as u128) as i64),
+        method: Some(method.as_str().to_string()),
+        path: Some(path.to_string()),
         ..AuditEvent::default()
     });
     res

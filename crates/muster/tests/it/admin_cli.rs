@@ -104,6 +104,15 @@ fn admin_operator_tenant_token_and_audit_commands() {
     assert!(ok, "{err}");
     assert!(last_line(&out).starts_with("mst_") && last_line(&out) != first);
     assert!(err.contains("works until"), "{err}");
+    let (_, list, _) = muster(d, &["token", "list", "--tenant", "acme"]);
+    let old = list
+        .lines()
+        .find(|l| l.contains(&prefix))
+        .unwrap_or_default();
+    assert!(
+        old.contains("expiring 20"),
+        "the rotated token is expiring: {list}"
+    );
 
     let (ok, out, err) = muster(d, &["audit", "--tenant", "acme", "--since", "1h"]);
     assert!(ok, "{err}");

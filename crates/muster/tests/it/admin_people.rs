@@ -846,10 +846,11 @@ async fn groups_are_listed_by_kind_and_scim_filter() {
     assert_eq!(page["items"].as_array().map(Vec::len), Some(2));
 }
 
-/// Rule 13: system, product and custom groups belong to the administrators; to SCIM they do
-/// not exist, not even in a user's `groups`.
+/// Rule 13: system and product groups never appear over SCIM, not even in a user's `groups`;
+/// the reserved ones answer 409 naming themselves when addressed by id (rule 4). Custom groups
+/// are listed, so an identity provider can link them (rule 5).
 #[tokio::test]
-async fn scim_sees_none_of_the_administrators_groups() {
+async fn scim_sees_no_system_or_product_group() {
     let s = TestServer::start().await;
     let key = s.admin_key("test").await;
     let ann = s.user("ann@x.com").await;
@@ -873,12 +874,11 @@ async fn scim_sees_none_of_the_administrators_groups() {
 
     let list = s.get("/Groups").await;
     assert_eq!(list.status, StatusCode::OK);
-    assert_eq!(ids(&list), [eng.as_str()], "{}", list.text);
-    assert_eq!(list.body["totalResults"], 1);
+    assert_eq!(ids(&list), [eng.as_str(), ops.as_str()], "{}", list.text);
+    assert_eq!(list.body["totalResults"], 2);
     for f in [
         "displayName eq \"Everyone\"",
         "displayName eq \"Admin Center Administrators\"",
-        "displayName eq \"Ops\"",
         "displayName eq \"App user\"",
     ] {
         let r = s.get(&format!("/Groups?filter={}", enc(f))).await;
@@ -887,27 +887,41 @@ async fn scim_sees_none_of_the_administrators_groups() {
     let members = format!("members.value eq \"{ann}\"");
     assert_eq!(
         ids(&s.get(&format!("/Groups?filter={}", enc(&members))).await),
-        [eng.as_str()]
+        [eng.as_str(), ops.as_str()]
     );
-    // (A custom group addressed by id is rule 5's link, so only these three are tried.)
-    for g in [&everyone, &admins, &app] {
-        s.get(&format!("/Groups/{g}")).await.assert_error(404, None);
-        s.patch(
-            &format!("/Groups/{g}"),
-            patch_op(json!([{"op": "add", "path": "members", "value": [{"value": ann}]}])),
-        )
+    let add = patch_op(json!([{"op": "add", "path": "members", "value": [{"value": ann}]}]));
+    for (g, name) in [
+        (&everyone, "Everyone"),
+        (&admins, "Admin Center Administrators"),
+    ] {
+        for r in [
+            s.get(&format!("/Groups/{g}")).await,
+            s.patch(&format!("/Groups/{g}"), add.clone()).await,
+            s.delete(&format!("/Groups/{g}")).await,
+        ] {
+            r.assert_error(409, None);
+            assert!(
+                r.text.contains(name) && r.text.contains("reserved"),
+                "{}",
+                r.text
+            );
+        }
+    }
+    s.get(&format!("/Groups/{app}"))
         .await
         .assert_error(404, None);
-        s.delete(&format!("/Groups/{g}"))
-            .await
-            .assert_error(404, None);
-    }
+    s.patch(&format!("/Groups/{app}"), add.clone())
+        .await
+        .assert_error(404, None);
+    s.delete(&format!("/Groups/{app}"))
+        .await
+        .assert_error(404, None);
     let u = s.get_ok(&format!("/Users/{ann}")).await;
     let groups: Vec<&str> = u["groups"]
         .as_array()
         .map(|a| a.iter().filter_map(|g| g["value"].as_str()).collect())
         .unwrap_or_default();
-    assert_eq!(groups, [eng.as_str()], "{u}");
+    assert_eq!(groups, [eng.as_str(), ops.as_str()], "{u}");
     // A SCIM group cannot nest a group SCIM does not see.
     let r = s
         .post(

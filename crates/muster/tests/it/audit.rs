@@ -87,6 +87,13 @@ async fn every_scim_request_is_recorded_and_changes_with_before_and_after() {
             .all(|e| e.before.is_none() && e.after.is_none())
     );
     let (delete, patch, create) = (&ev[0], &ev[4], &ev[5]);
+    assert_eq!(patch.method.as_deref(), Some("PATCH"));
+    assert_eq!(
+        patch.path.as_deref(),
+        Some(format!("/api/scim/v2/Users/{id}").as_str())
+    );
+    assert_eq!(ev[1].method.as_deref(), Some("POST"));
+    assert_eq!(ev[1].path.as_deref(), Some("/api/scim/v2/Users/.search"));
     assert_eq!(create.status, 201);
     assert_eq!(json_of(&create.after)["userName"], "ann@x.com");
     assert_eq!(json_of(&patch.before)["name"]["givenName"], "Ann");

@@ -384,6 +384,14 @@ struct Team {
     members: BTreeSet<String>,
 }
 
+/// An administrator's custom group with no members, as SCIM lists it (rule 5).
+fn custom_team(name: &str) -> Team {
+    Team {
+        kind: "custom".into(),
+        ..team(name, &[])
+    }
+}
+
 fn team(name: &str, members: &[&str]) -> Team {
     Team {
         name: name.into(),
@@ -452,7 +460,10 @@ async fn directory(s: &TestServer, key: &str) -> Directory {
             member_of.entry(v).or_default().insert(gid.clone());
         }
         let kind = kinds.get(&gid).cloned().unwrap_or_default();
-        assert_eq!(kind, "scim", "SCIM lists only the groups it manages: {g}");
+        assert!(
+            kind == "scim" || kind == "custom",
+            "SCIM lists its own and custom groups only: {g}"
+        );
         teams.insert(Team {
             name: text(g, "displayName"),
             kind,
@@ -462,10 +473,10 @@ async fn directory(s: &TestServer, key: &str) -> Directory {
     let shown: BTreeSet<String> = groups.iter().map(|g| text(g, "id")).collect();
     let managed: BTreeSet<String> = kinds
         .iter()
-        .filter(|(_, k)| *k == "scim")
+        .filter(|(_, k)| *k == "scim" || *k == "custom")
         .map(|(id, _)| id.clone())
         .collect();
-    assert_eq!(shown, managed, "SCIM lists every scim group");
+    assert_eq!(shown, managed, "SCIM lists every scim and custom group");
 
     let admin_by_id: BTreeMap<String, Value> = admin_users
         .iter()
@@ -1357,7 +1368,7 @@ async fn okta_replay() {
     r.expect(
         "Test API Credentials",
         vec![person("dana@okta.local", "Dana", "Doe").with_source("manual")],
-        vec![],
+        vec![custom_team("Partners")],
     )
     .await;
 
@@ -1396,13 +1407,13 @@ async fn okta_replay() {
             person("cy@okta.local", "Cy", "Diaz"),
             person("dana@okta.local", "Dana", "Doe"),
         ],
-        vec![],
+        vec![custom_team("Partners")],
     )
     .await;
 
     // Group push: a new group; and one named like the administrator's custom group, which SCIM
-    // does not list: the create is refused saying what to do (rule 5), the Okta admin links the
-    // pushed group to that id, and Okta's first update by id takes control of it.
+    // lists (Okta's lookup finds it, so its admin can link it): a create of that name is refused
+    // saying what to do (rule 5), and Okta's first update by id takes control of it.
     let eng = okta_push(&r, "Engineering").await;
     okta_membership(
         &r,
@@ -1417,7 +1428,9 @@ async fn okta_replay() {
         ),
     )
     .await;
-    empty(&r.get(&okta_group_lookup("Partners"), &[200]).await);
+    let found = r.get(&okta_group_lookup("Partners"), &[200]).await;
+    assert_eq!(found.body["totalResults"], 1, "{}", found.text);
+    assert_eq!(found.body["Resources"][0]["id"], partners.as_str());
     let clash = r
         .post(
             "/Groups",
