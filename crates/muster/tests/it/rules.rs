@@ -400,3 +400,72 @@ async fn user_names_are_emails_unique_ignoring_case_per_tenant() {
         .await;
     assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
 }
+
+/// Rule 8: in `scim-groups` mode (the group-only product, served at `/api/auth/scim/v2`)
+/// users must already exist; groups are pushed with them as members; an unknown member is a
+/// 400 that names it and changes nothing.
+#[tokio::test]
+async fn scim_groups_mode_takes_groups_of_existing_users_only() {
+    let s = TestServer::start().await;
+    let token = s.tenant("optimaite", Mode::ScimGroups).await;
+    let key = s.admin_key("optimaite").await;
+    let r = s
+        .admin(
+            &key,
+            Method::POST,
+            "/tenants/optimaite/users",
+            Some(json!({"user_name": "ann@x.com"})),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
+    let ann = r.body["id"].as_str().unwrap().to_string();
+    let base = format!("{}/api/auth/scim/v2", s.origin);
+    let r = s
+        .send_as(
+            &token,
+            Method::POST,
+            &format!("{base}/Users"),
+            Some(json!({"schemas": [USER_SCHEMA], "userName": "bob@x.com"})),
+            &[],
+        )
+        .await;
+    r.assert_error(403, None);
+    assert!(r.text.contains("scim-groups"), "{}", r.text);
+    let group = |members: Vec<Value>| json!({"schemas": [GROUP_SCHEMA], "displayName": "Editors", "members": members});
+    let r = s
+        .send_as(
+            &token,
+            Method::POST,
+            &format!("{base}/Groups"),
+            Some(group(vec![
+                json!({"value": ann}),
+                json!({"value": "no-such-user"}),
+            ])),
+            &[],
+        )
+        .await;
+    r.assert_error(400, Some("invalidValue"));
+    assert!(r.text.contains("no-such-user"), "{}", r.text);
+    let r = s
+        .send_as(
+            &token,
+            Method::POST,
+            &format!("{base}/Groups"),
+            Some(group(vec![json!({"value": ann})])),
+            &[],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
+    let filter = enc("displayName eq \"editors\"");
+    let r = s
+        .send_as(
+            &token,
+            Method::GET,
+            &format!("{base}/Groups?filter={filter}&startIndex=1&count=10"),
+            None,
+            &[],
+        )
+        .await;
+    assert_eq!(r.body["totalResults"], 1, "{}", r.text);
+    assert_eq!(r.body["Resources"][0]["members"][0]["value"], ann.as_str());
+}
