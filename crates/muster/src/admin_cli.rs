@@ -108,6 +108,28 @@ fn fail(e: AdminError) -> anyhow::Error {
     anyhow::anyhow!("{}", e.message)
 }
 
+/// Keys as columns (never their secrets).
+fn print_keys(
+    out: &mut dyn Write,
+    keys: &[muster_domain::admin::model::KeyInfo],
+) -> anyhow::Result<()> {
+    writeln!(out, "ID\tSCOPE\tPREFIX\tNAME\tCREATED\tLAST USED\tSTATUS")?;
+    for k in keys {
+        writeln!(
+            out,
+            "{}\t{}\t{}\t{}\t{}\t{}\t{}",
+            k.id,
+            k.scope.as_str(),
+            k.prefix,
+            k.name,
+            k.created,
+            k.last_used.as_deref().unwrap_or("never"),
+            if k.revoked { "revoked" } else { "active" }
+        )?;
+    }
+    Ok(())
+}
+
 /// `30m`, `2h`, `7d` ago, or an RFC 3339 time.
 fn since(v: &str) -> anyhow::Result<String> {
     let v = v.trim();
@@ -290,20 +312,7 @@ impl Cli {
             }
             AdminCmd::Key(AdminKeyCmd::List { tenant }) => {
                 let keys = self.done(self.admin.keys(&who, &tenant).await).await?;
-                writeln!(out, "ID\tSCOPE\tPREFIX\tNAME\tCREATED\tLAST USED\tSTATUS")?;
-                for k in keys {
-                    writeln!(
-                        out,
-                        "{}\t{}\t{}\t{}\t{}\t{}\t{}",
-                        k.id,
-                        k.scope.as_str(),
-                        k.prefix,
-                        k.name,
-                        k.created,
-                        k.last_used.as_deref().unwrap_or("never"),
-                        if k.revoked { "revoked" } else { "active" }
-                    )?;
-                }
+                print_keys(out, &keys)?;
             }
             AdminCmd::Key(AdminKeyCmd::Revoke { tenant, id }) => {
                 self.done(self.admin.revoke_key(&who, &tenant, &id).await)
@@ -329,20 +338,7 @@ impl Cli {
                 writeln!(out, "{}", k.secret)?;
             }
             OperatorCmd::Key(OperatorKeyCmd::List) => {
-                let keys = self.admin.store.list_keys(None).await?;
-                writeln!(out, "ID\tPREFIX\tNAME\tCREATED\tLAST USED\tSTATUS")?;
-                for k in keys {
-                    writeln!(
-                        out,
-                        "{}\t{}\t{}\t{}\t{}\t{}",
-                        k.id,
-                        k.prefix,
-                        k.name,
-                        k.created,
-                        k.last_used.as_deref().unwrap_or("never"),
-                        if k.revoked { "revoked" } else { "active" }
-                    )?;
-                }
+                print_keys(out, &self.admin.store.list_keys(None).await?)?;
             }
             OperatorCmd::Key(OperatorKeyCmd::Revoke { id }) => {
                 if !self.admin.store.revoke_key(None, &id).await? {
