@@ -614,3 +614,80 @@ async fn patch_errors_have_the_right_scim_type() {
     }
     assert_eq!(s.get_ok(&p).await["meta"]["version"], "W/\"1\"");
 }
+
+/// Okta's group push: batches of up to 1000 membership changes in one PATCH, adds as a value
+/// array and removes as `members[value eq "…"]` paths, mixed; all or nothing.
+#[tokio::test]
+async fn okta_mixed_membership_batches_of_a_thousand() {
+    let s = TestServer::start().await;
+    let mut users = Vec::new();
+    for i in 0..1500 {
+        let r = s
+            .store
+            .create(
+                &s.store.tenant_by_name("test").await.unwrap().unwrap().id,
+                muster_scim::schema::ResourceKind::User,
+                muster_domain::model::NewResource {
+                    data: serde_json::json!({"schemas": [USER_SCHEMA], "userName": format!("u{i}@x.com")})
+                        .as_object()
+                        .cloned()
+                        .unwrap(),
+                    members: vec![],
+                    class: "scim".into(),
+                },
+            )
+            .await
+            .unwrap();
+        users.push(r.id);
+    }
+    let g = s.group("Okta push", &[]).await;
+    let add = |ids: &[String]| {
+        json!({"op": "add", "path": "members",
+               "value": ids.iter().map(|id| json!({"value": id, "display": "x"})).collect::<Vec<_>>()})
+    };
+    let r = s
+        .patch(
+            &format!("/Groups/{g}"),
+            patch_op(json!([add(&users[..1000])])),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::NO_CONTENT, "{}", r.text);
+    // 500 removes and 500 adds in one request.
+    let mut ops: Vec<Value> = users[..500]
+        .iter()
+        .map(|id| json!({"op": "remove", "path": format!("members[value eq \"{id}\"]")}))
+        .collect();
+    ops.push(add(&users[1000..]));
+    let r = s
+        .patch(&format!("/Groups/{g}"), patch_op(Value::Array(ops)))
+        .await;
+    assert_eq!(r.status, StatusCode::NO_CONTENT, "{}", r.text);
+    let body = s.get_ok(&format!("/Groups/{g}")).await;
+    let mut have: Vec<String> = body["members"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["value"].as_str().unwrap().to_string())
+        .collect();
+    have.sort();
+    let mut want: Vec<String> = users[500..].to_vec();
+    want.sort();
+    assert_eq!(have, want);
+    // One unknown id among a thousand: nothing of the request is applied.
+    let mut bad = users[..999].to_vec();
+    bad.push("not-a-user".into());
+    let r = s
+        .patch(
+            &format!("/Groups/{g}"),
+            patch_op(json!([{"op": "replace", "path": "members",
+                             "value": bad.iter().map(|id| json!({"value": id})).collect::<Vec<_>>()}])),
+        )
+        .await;
+    r.assert_error(400, Some("invalidValue"));
+    assert_eq!(
+        s.get_ok(&format!("/Groups/{g}")).await["members"]
+            .as_array()
+            .map(Vec::len),
+        Some(1000)
+    );
+}
