@@ -564,6 +564,17 @@ impl Scim {
                 .await
                 .map_err(|e| self.map_err(kind, id, e, None))?;
             visible(kind, &s, id)?;
+            // Linking takes a custom group over; deleting one the IdP never linked would remove
+            // an administrator's group (and its grants) from under them.
+            if s.class == class::CUSTOM {
+                return Err(ScimError::new(
+                    409,
+                    None,
+                    format!(
+                        "group {id} is a custom group of the administrators and not linked to the identity provider: an administrator can delete it, or the identity provider links it by changing it first"
+                    ),
+                ));
+            }
         }
         retrying!(
             self.store

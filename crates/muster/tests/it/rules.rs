@@ -301,12 +301,16 @@ async fn product_and_custom_group_names_and_custom_takeover_by_id() {
         "{}",
         r.text
     );
-    // The IdP finds it (to link it), reads it by id, and its first change takes it over.
+    // The IdP finds it (to link it), reads it by id, cannot delete it unlinked, and its first
+    // change takes it over.
     assert_eq!(total(&s, "/Groups", "displayName eq \"Partners\"").await, 1);
     assert_eq!(
         s.get_ok(&format!("/Groups/{custom}")).await["displayName"],
         "Partners"
     );
+    let r = s.delete(&format!("/Groups/{custom}")).await;
+    r.assert_error(409, None);
+    assert!(r.text.contains("custom group"), "{}", r.text);
     let ann = s.user("ann@x.com").await;
     let r = s
         .patch(
