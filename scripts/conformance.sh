@@ -157,8 +157,9 @@ new_token() {
   local tenant="conf-$1" out
   timeout 30 "$MUSTER" tenant create "$tenant" --data "$DATA" >>"$LOG/cli.log" 2>&1 \
     || { tail -n 5 "$LOG/cli.log" >&2; die "muster tenant create $tenant failed"; }
-  # The suites are generic SCIM clients with userNames that are not email addresses (rule 11).
-  timeout 30 "$MUSTER" tenant set "$tenant" --require-email-username false --data "$DATA" >>"$LOG/cli.log" 2>&1 \
+  # The suites are generic RFC 7644 clients: userNames that are not email addresses (rule 11),
+  # and they expect a deactivated user to stay, inactive (rule 1's `suspend`, the RFC behaviour).
+  timeout 30 "$MUSTER" tenant set "$tenant" --require-email-username false --deactivate suspend --data "$DATA" >>"$LOG/cli.log" 2>&1 \
     || { tail -n 5 "$LOG/cli.log" >&2; die "muster tenant set $tenant failed"; }
   out="$(timeout 30 "$MUSTER" token create --tenant "$tenant" --data "$DATA" 2>>"$LOG/cli.log")" \
     || { tail -n 5 "$LOG/cli.log" >&2; die "muster token create --tenant $tenant failed"; }

@@ -315,6 +315,7 @@ impl Scim {
         kind: ResourceKind,
         id: &str,
         now: Option<bool>,
+        version: i64,
         r: &mut Rendered,
     ) -> ScimResult<()> {
         let was = r
@@ -327,8 +328,11 @@ impl Scim {
             && now == Some(false)
             && ctx.tenant.settings.deactivate == Deactivate::Delete;
         if deactivated {
-            match retrying!(self.store.delete(&ctx.tenant.id, kind, id, None)) {
+            // Only the version this deactivation wrote: a reactivation that landed since wins.
+            let only = [version];
+            match retrying!(self.store.delete(&ctx.tenant.id, kind, id, Some(&only))) {
                 Ok(_) | Err(StoreError::NotFound) => {}
+                Err(StoreError::VersionMismatch) => return Ok(()),
                 Err(e) => return Err(self.map_err(kind, id, e, None)),
             }
             r.note = Some(
@@ -487,10 +491,11 @@ impl Scim {
             &mut mutate,
         ));
         let s = self.updated(ctx, kind, id, result, Some(&data)).await?;
-        let active = s.data.get("active").and_then(Value::as_bool);
+        let (active, version) = (s.data.get("active").and_then(Value::as_bool), s.version);
         let mut r = Self::render(ctx, kind, s, proj);
         r.before = before;
-        self.after_update(ctx, kind, id, active, &mut r).await?;
+        self.after_update(ctx, kind, id, active, version, &mut r)
+            .await?;
         Ok(r)
     }
 
@@ -540,10 +545,11 @@ impl Scim {
             .updated(ctx, kind, id, result, patched_data.as_ref())
             .await?;
         let default = Projection::default();
-        let active = s.data.get("active").and_then(Value::as_bool);
+        let (active, version) = (s.data.get("active").and_then(Value::as_bool), s.version);
         let mut r = Self::render(ctx, kind, s, proj.unwrap_or(&default));
         r.before = before;
-        self.after_update(ctx, kind, id, active, &mut r).await?;
+        self.after_update(ctx, kind, id, active, version, &mut r)
+            .await?;
         Ok(r)
     }
 

@@ -355,7 +355,12 @@ impl<B: Backend> AdminStore for SqlStore<B> {
         protocol: &str,
     ) -> StoreResult<SsoConnection> {
         let mut conn = self.backend.write().await?;
-        // Counted inside the write transaction, so two creates cannot both pass at four.
+        // Counted inside the write transaction after locking the tenant's row (PostgreSQL;
+        // SQLite's writer is exclusive anyway), so two creates cannot both pass at four.
+        let mut lock = S::<B>::new("SELECT id FROM tenants WHERE id = ");
+        lock.text(t.0.clone())
+            .push(<B::D as crate::sql::Dialect>::FOR_UPDATE);
+        conn.rows(&lock, &[Ty::Text]).await?;
         let mut count = S::<B>::new("SELECT COUNT(*) FROM sso_connections WHERE tenant_id = ");
         count.text(t.0.clone());
         let n = conn
@@ -450,7 +455,7 @@ impl<B: Backend> AdminStore for SqlStore<B> {
     async fn expire_token(&self, t: &TenantId, id: &str, at: &str) -> StoreResult<bool> {
         let mut sql = S::<B>::new("UPDATE api_tokens SET expires_at = ");
         sql.text(at)
-            .push(" WHERE revoked_at IS NULL AND tenant_id = ")
+            .push(" WHERE revoked_at IS NULL AND expires_at IS NULL AND tenant_id = ")
             .text(t.0.clone());
         sql.push(" AND id = ").text(id);
         Ok(self.exec_one(&sql).await? > 0)
@@ -611,32 +616,53 @@ impl<B: Backend> AdminStore for SqlStore<B> {
         Ok(Some((TenantId(r.text(0)?), r.text(1)?, r.text(2)?)))
     }
 
-    async fn set_password(&self, t: &TenantId, user: &str, phc: &str) -> StoreResult<()> {
-        let mut sql = S::<B>::insert(
-            "admin_credentials",
-            vec![
-                ("tenant_id", text(&t.0)),
-                ("user_id", text(user)),
-                ("password_hash", text(phc)),
-            ],
-        );
-        sql.push(" ON CONFLICT (tenant_id, user_id) DO UPDATE SET password_hash = ")
-            .text(phc);
-        sql.push(", setup_hash = NULL, setup_expires = NULL, failures = 0, locked_until = NULL");
-        self.exec_one(&sql).await.map(|_| ())
-    }
-
-    async fn record_login(
+    async fn set_password(
         &self,
         t: &TenantId,
         user: &str,
-        failures: i64,
-        locked_until: Option<&str>,
-    ) -> StoreResult<()> {
-        let mut sql = S::<B>::new("UPDATE admin_credentials SET failures = ");
-        sql.int(failures)
-            .push(", locked_until = ")
-            .bind(Bind::OptText(locked_until.map(str::to_string)));
+        setup_hash: &[u8; 32],
+        phc: &str,
+        now: &str,
+    ) -> StoreResult<bool> {
+        let mut sql = S::<B>::new("UPDATE admin_credentials SET password_hash = ");
+        sql.text(phc).push(
+            ", setup_hash = NULL, setup_expires = NULL, failures = 0, locked_until = NULL \
+             WHERE tenant_id = ",
+        );
+        sql.text(t.0.clone())
+            .push(" AND user_id = ")
+            .text(user)
+            .push(" AND setup_hash = ")
+            .bind(Bind::Bytes(setup_hash.to_vec()));
+        sql.push(" AND setup_expires > ").text(now);
+        Ok(self.exec_one(&sql).await? == 1)
+    }
+
+    async fn count_failure(&self, t: &TenantId, user: &str) -> StoreResult<i64> {
+        let mut sql =
+            S::<B>::new("UPDATE admin_credentials SET failures = failures + 1 WHERE tenant_id = ");
+        sql.text(t.0.clone())
+            .push(" AND user_id = ")
+            .text(user)
+            .push(" RETURNING failures");
+        let mut conn = self.backend.write().await?;
+        let n = conn
+            .rows(&sql, &[Ty::Int])
+            .await?
+            .first()
+            .map(|r| r.int(0))
+            .transpose()?
+            .unwrap_or(0);
+        conn.commit().await?;
+        Ok(n)
+    }
+
+    async fn lock_login(&self, t: &TenantId, user: &str, until: Option<&str>) -> StoreResult<()> {
+        let mut sql = S::<B>::new("UPDATE admin_credentials SET locked_until = ");
+        sql.bind(Bind::OptText(until.map(str::to_string)));
+        if until.is_none() {
+            sql.push(", failures = 0");
+        }
         sql.push(" WHERE tenant_id = ")
             .text(t.0.clone())
             .push(" AND user_id = ")

@@ -322,8 +322,10 @@ impl Admin {
                 let data = Self::user_document_for(&t, c)?;
                 let mut mutate = |cur: &crate::model::Stored| {
                     let mut merged = cur.data.clone();
+                    // A sign-in never changes userName, nor turns on a user an administrator
+                    // turned off.
                     for (k, v) in data.clone() {
-                        if k != "userName" {
+                        if k != "userName" && k != "active" {
                             merged.insert(k, v);
                         }
                     }

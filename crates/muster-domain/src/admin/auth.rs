@@ -45,6 +45,15 @@ pub struct SignedIn {
     pub csrf: String,
 }
 
+/// Seconds sign-ins stay locked after this many failures: none for the first few, then
+/// doubling from one second up to [`MAX_DELAY_SECONDS`], however many failures follow.
+pub fn lock_delay(failures: i64) -> Option<i64> {
+    (failures >= FREE_FAILURES).then(|| {
+        let shift = (failures - FREE_FAILURES).clamp(0, 20) as u32;
+        (1i64 << shift).min(MAX_DELAY_SECONDS)
+    })
+}
+
 fn argon() -> argon2::Argon2<'static> {
     argon2::Argon2::default()
 }
@@ -84,14 +93,30 @@ fn seconds_since(at: &str) -> i64 {
 }
 
 impl Admin {
-    /// Whether the user is a member of the tenant's Admin Center Administrators.
+    /// Whether the user is active and a member of the tenant's Admin Center Administrators
+    /// (an inactive user holds no access, rule 10: also not the admin side).
     pub async fn is_administrator(&self, t: &TenantId, user: &str) -> AdminResult<bool> {
-        Ok(self
+        let active = match self
             .store
-            .user_groups(t, user)
-            .await?
-            .iter()
-            .any(|(g, kind)| kind == class::SYSTEM && fold(&g.display) == fold(ADMINISTRATORS)))
+            .get(
+                t,
+                muster_scim::schema::ResourceKind::User,
+                user,
+                Default::default(),
+            )
+            .await
+        {
+            Ok(u) => UserView::from(&u).active,
+            Err(crate::store::StoreError::NotFound) => false,
+            Err(e) => return Err(e.into()),
+        };
+        Ok(active
+            && self
+                .store
+                .user_groups(t, user)
+                .await?
+                .iter()
+                .any(|(g, kind)| kind == class::SYSTEM && fold(&g.display) == fold(ADMINISTRATORS)))
     }
 
     /// `muster admin add`: makes a `manual` user (or takes the existing one) a member of Admin
@@ -148,16 +173,19 @@ impl Admin {
                 "this set-password link is not valid or has expired; ask for a new one (muster admin add)",
             )
         };
-        let (t, user, expires) = self
-            .store
-            .setup_by_hash(&tokens::hash(secret))
-            .await?
-            .ok_or_else(invalid)?;
+        let hash = tokens::hash(secret);
+        let (t, user, expires) = self.store.setup_by_hash(&hash).await?.ok_or_else(invalid)?;
         if expired(&expires) {
             return Err(invalid());
         }
         let phc = hash_password(password)?;
-        self.store.set_password(&t, &user, &phc).await?;
+        if !self
+            .store
+            .set_password(&t, &user, &hash, &phc, &now())
+            .await?
+        {
+            return Err(invalid());
+        }
         self.store.delete_sessions_of(&t, &user).await?;
         let who = Who {
             actor: Actor::Admin {
@@ -206,23 +234,19 @@ impl Admin {
             .as_deref()
             .is_some_and(|phc| verify_password(password, phc));
         if !ok {
-            let failures = cred.failures + 1;
-            let lock = (failures >= FREE_FAILURES).then(|| {
-                let delay = 1i64
-                    .checked_shl((failures - FREE_FAILURES) as u32)
-                    .unwrap_or(MAX_DELAY_SECONDS)
-                    .min(MAX_DELAY_SECONDS);
-                at_offset(delay)
-            });
-            self.store
-                .record_login(&t.id, &user.id, failures, lock.as_deref())
-                .await?;
+            // Counted in one statement, so parallel guesses each count.
+            let failures = self.store.count_failure(&t.id, &user.id).await?;
+            if let Some(delay) = lock_delay(failures) {
+                self.store
+                    .lock_login(&t.id, &user.id, Some(&at_offset(delay)))
+                    .await?;
+            }
             return Err(refused());
         }
         if !self.is_administrator(&t.id, &user.id).await? {
             return Err(refused());
         }
-        self.store.record_login(&t.id, &user.id, 0, None).await?;
+        self.store.lock_login(&t.id, &user.id, None).await?;
         let secret = tokens::generate_with(SESSION_PREFIX);
         let csrf = tokens::generate_with("").secret;
         let at = now();
@@ -306,4 +330,29 @@ impl Admin {
 fn dummy_phc() -> &'static str {
     static PHC: std::sync::OnceLock<String> = std::sync::OnceLock::new();
     PHC.get_or_init(|| hash_password(&tokens::generate().secret).unwrap_or_default())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lock_delays_double_and_stay_capped_for_any_count() {
+        assert_eq!(lock_delay(4), None);
+        assert_eq!(lock_delay(5), Some(1));
+        assert_eq!(lock_delay(6), Some(2));
+        assert_eq!(lock_delay(15), Some(MAX_DELAY_SECONDS.min(1024)));
+        for n in [68, 1000, i64::MAX] {
+            assert_eq!(lock_delay(n), Some(MAX_DELAY_SECONDS), "{n}");
+        }
+    }
+
+    #[test]
+    fn passwords_verify_against_their_hash_only() {
+        let phc = hash_password("correct horse battery").unwrap_or_default();
+        assert!(phc.starts_with("$argon2id$"));
+        assert!(verify_password("correct horse battery", &phc));
+        assert!(!verify_password("correct horse batterY", &phc));
+        assert!(!verify_password("x", "not a phc string"));
+    }
 }

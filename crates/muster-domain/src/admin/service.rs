@@ -442,6 +442,11 @@ impl Admin {
             .into_iter()
             .find(|k| k.id == id && !k.revoked)
             .ok_or_else(|| AdminError::not_found(format!("no live token {id}")))?;
+        if let Some(at) = &old.expires_at {
+            return Err(AdminError::conflict(format!(
+                "token {id} was already rotated and stops working at {at}; rotate its replacement instead"
+            )));
+        }
         let new = self.create_token(who, tenant, origin).await?;
         let until = at_offset(overlap);
         self.store.expire_token(&t.id, &old.id, &until).await?;

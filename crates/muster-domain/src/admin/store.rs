@@ -62,15 +62,21 @@ pub trait AdminStore: Send + Sync {
         hash: &[u8; 32],
     ) -> StoreResult<Option<(TenantId, String, String)>>;
     /// Sets the password (a PHC string) and spends the set-password secret.
-    async fn set_password(&self, t: &TenantId, user: &str, phc: &str) -> StoreResult<()>;
-    /// Records a sign-in attempt's outcome: failures count up and may lock until a time.
-    async fn record_login(
+    /// Sets the password (a PHC string) and spends the set-password secret, in one statement:
+    /// only while that secret is still the user's and unexpired at `now` (false otherwise), so
+    /// a link works once even when used twice at the same time.
+    async fn set_password(
         &self,
         t: &TenantId,
         user: &str,
-        failures: i64,
-        locked_until: Option<&str>,
-    ) -> StoreResult<()>;
+        setup_hash: &[u8; 32],
+        phc: &str,
+        now: &str,
+    ) -> StoreResult<bool>;
+    /// Counts a failed sign-in atomically; returns the failures so far.
+    async fn count_failure(&self, t: &TenantId, user: &str) -> StoreResult<i64>;
+    /// Sets (or, with `None`, clears with the failure count) the time sign-ins are locked until.
+    async fn lock_login(&self, t: &TenantId, user: &str, until: Option<&str>) -> StoreResult<()>;
 
     async fn create_session(&self, hash: &[u8; 32], s: &Session) -> StoreResult<()>;
     async fn session(&self, hash: &[u8; 32]) -> StoreResult<Option<Session>>;

@@ -124,7 +124,13 @@ ALTER TABLE groups RENAME COLUMN kind TO class;
 CREATE INDEX users_class ON users (tenant_id, class, seq);
 CREATE INDEX groups_class ON groups (tenant_id, class, seq);
 
--- Every tenant has the two system groups; tenants made before this migration get them now.
+-- Every tenant has the two system groups; tenants made before this migration get them now. A
+-- group an IdP pushed with a reserved name before names were reserved is renamed out of the way
+-- (rule 4), keeping its id and members.
+UPDATE groups SET display_name = 'SCIM_' || display_name, name_norm = 'scim_' || name_norm,
+    data = jsonb_set(data::jsonb, '{displayName}', to_jsonb('SCIM_' || display_name))::text,
+    search = jsonb_set(search, '{displayName}', to_jsonb('scim_' || name_norm))
+WHERE name_norm IN ('everyone', 'admin center administrators');
 INSERT INTO groups (tenant_id, id, display_name, name_norm, class, data, search, created, last_modified, version)
 SELECT t.id, gen_random_uuid()::text, n.name, lower(n.name), 'system',
        json_build_object('schemas', json_build_array('urn:ietf:params:scim:schemas:core:2.0:Group'), 'displayName', n.name)::text,

@@ -493,6 +493,79 @@ mod tests {
             "$.\"emails\"[0].\"value\""
         );
     }
+
+    /// Migration 2 on a store made before it: the tenant gets its system groups, and a group an
+    /// IdP had pushed under a reserved name is renamed out of the way, keeping id and members.
+    #[tokio::test]
+    async fn migration_2_reserves_the_system_group_names() {
+        use muster_domain::store::Store;
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("old.db");
+        {
+            let c = rusqlite::Connection::open(&path).unwrap();
+            c.execute_batch(include_str!("../../migrations/sqlite/0001_init.sql"))
+                .unwrap();
+            c.execute_batch(
+                "CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied TEXT NOT NULL);
+                 INSERT INTO schema_migrations VALUES (1, 'init', '2026-01-01T00:00:00.000Z');
+                 INSERT INTO tenants (id, name, name_norm, mode, created) VALUES ('t1', 'Old', 'old', 'scim', '2026-01-01T00:00:00.000Z');
+                 INSERT INTO users (tenant_id, id, user_name, name_norm, display, data, search, created, last_modified, version)
+                   VALUES ('t1', 'u1', 'ann@x.com', 'ann@x.com', 'ann@x.com', '{\"userName\":\"ann@x.com\"}', '{}', 'x', 'x', 1);
+                 INSERT INTO groups (tenant_id, id, display_name, name_norm, data, search, created, last_modified, version)
+                   VALUES ('t1', 'g1', 'Everyone', 'everyone', '{\"displayName\":\"Everyone\"}', '{\"displayName\":\"everyone\"}', 'x', 'x', 1);
+                 INSERT INTO group_members VALUES ('t1', 'g1', 'u1', 0);",
+            )
+            .unwrap();
+        }
+        let store = super::SqliteStore::open(&path).await.unwrap();
+        let t = TenantId("t1".into());
+        let pushed = store
+            .get(
+                &t,
+                ResourceKind::Group,
+                "g1",
+                Load {
+                    members: true,
+                    ..Load::default()
+                },
+            )
+            .await
+            .unwrap();
+        assert_eq!(pushed.data["displayName"], "SCIM_Everyone");
+        assert_eq!(pushed.class, "scim");
+        assert_eq!(pushed.members.map(|m| m.len()), Some(1));
+        let q = ListQuery {
+            filter: None,
+            sort: None,
+            descending: false,
+            page: PageReq::Index {
+                start: 1,
+                count: 10,
+            },
+            load: Load::default(),
+        };
+        let groups = store.list(&t, ResourceKind::Group, &q).await.unwrap();
+        let mut names: Vec<(String, String)> = groups
+            .items
+            .iter()
+            .map(|g| {
+                (
+                    g.data["displayName"].as_str().unwrap_or("").to_string(),
+                    g.class.clone(),
+                )
+            })
+            .collect();
+        names.sort();
+        assert_eq!(
+            names,
+            [
+                (
+                    "Admin Center Administrators".to_string(),
+                    "system".to_string()
+                ),
+                ("Everyone".to_string(), "system".to_string()),
+                ("SCIM_Everyone".to_string(), "scim".to_string()),
+            ]
+        );
+    }
 }
-#[cfg(test)]
-mod agreement_tests;

@@ -1296,3 +1296,128 @@ async fn a_new_password_ends_every_session() {
     let (_, _, r) = sign_in(&s, "boss@x.com", "a brand new password").await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.text);
 }
+
+/// An inactive user holds no access, the admin side included: a suspended or turned-off
+/// administrator cannot sign in, and its live session ends.
+#[tokio::test]
+async fn an_inactive_administrator_is_signed_out_and_cannot_sign_in() {
+    let s = TestServer::start().await;
+    let boss = administrator(&s).await;
+    let (cookie, _, r) = sign_in(&s, "boss@x.com", PASSWORD).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    let key = s.admin_key("test").await;
+    body(
+        s.admin(
+            &key,
+            Method::PATCH,
+            &at(&format!("/users/{boss}")),
+            Some(json!({"active": false})),
+        )
+        .await,
+        200,
+    );
+    with_cookie(&s, &cookie, None, Method::GET, "/session", None)
+        .await
+        .assert_admin_error(401, "unauthorized");
+    let (_, _, r) = sign_in(&s, "boss@x.com", PASSWORD).await;
+    r.assert_admin_error(401, "unauthorized");
+}
+
+/// Two uses of one set-password link at the same moment: exactly one sets the password.
+#[tokio::test]
+async fn a_set_password_link_spent_twice_at_once_works_once() {
+    let s = TestServer::start().await;
+    let invite = s
+        .state
+        .admin
+        .add_administrator(&Who::cli(), "test", "boss@x.com")
+        .await
+        .unwrap();
+    let token = invite
+        .link_path
+        .split("#token=")
+        .nth(1)
+        .unwrap()
+        .to_string();
+    let post = |pw: &'static str| {
+        let b = json!({"token": token, "password": pw});
+        let s = &s;
+        async move { s.admin("", Method::POST, "/password", Some(b)).await }
+    };
+    let (a, b) = tokio::join!(post("first password 123"), post("second password 456"));
+    let ok = [&a, &b]
+        .iter()
+        .filter(|r| r.status == StatusCode::NO_CONTENT)
+        .count();
+    assert_eq!(ok, 1, "{} / {}", a.text, b.text);
+}
+
+/// A sign-in through SSO never turns on a user an administrator turned off.
+#[tokio::test]
+async fn jit_sign_in_does_not_reactivate_a_user() {
+    let s = TestServer::start().await;
+    let key = s.admin_key("test").await;
+    body(
+        s.admin(
+            &key,
+            Method::PATCH,
+            "/tenants/test",
+            Some(json!({"mode": "jit"})),
+        )
+        .await,
+        200,
+    );
+    let claims = json!({"email": "jo@x.com", "given_name": "Jo"});
+    let r = body(
+        s.admin(&key, Method::POST, &at("/jit-signin"), Some(claims.clone()))
+            .await,
+        200,
+    );
+    let jo = text(&r["user"], "id");
+    body(
+        s.admin(
+            &key,
+            Method::PATCH,
+            &at(&format!("/users/{jo}")),
+            Some(json!({"active": false})),
+        )
+        .await,
+        200,
+    );
+    let r = body(
+        s.admin(&key, Method::POST, &at("/jit-signin"), Some(claims))
+            .await,
+        200,
+    );
+    assert_eq!(r["user"]["active"], false, "{r}");
+}
+
+/// A rotated token cannot be rotated again to stretch its life.
+#[tokio::test]
+async fn a_rotated_token_is_not_rotated_again() {
+    let s = TestServer::start().await;
+    let key = s.admin_key("test").await;
+    let t = s.store.tenant_by_name("test").await.unwrap().unwrap();
+    let id = s.store.list_tokens(&t.id).await.unwrap()[0].id.clone();
+    let rotate = |overlap: i64| {
+        let (s, key, id) = (&s, key.clone(), id.clone());
+        async move {
+            s.admin(
+                &key,
+                Method::POST,
+                &at(&format!("/tokens/{id}/rotate")),
+                Some(json!({"overlap_seconds": overlap})),
+            )
+            .await
+        }
+    };
+    assert_eq!(rotate(0).await.status, StatusCode::CREATED);
+    rotate(2_592_000).await.assert_admin_error(409, "conflict");
+    assert_eq!(
+        s.send_as(&s.token, Method::GET, "/Users", None, &[])
+            .await
+            .status,
+        StatusCode::UNAUTHORIZED,
+        "the old token stays expired"
+    );
+}
