@@ -78,6 +78,25 @@ pub enum Cond {
 }
 
 impl Cond {
+    /// `column eq "value"` on a promoted column.
+    fn column_is(column: Column, value: String) -> Cond {
+        Cond::Cmp {
+            field: Field::Column(column),
+            op: CompareOp::Eq,
+            value: Operand::Str(value),
+        }
+    }
+
+    /// The user (or group) with this name, compared ignoring case: an index lookup.
+    pub fn name_is(name: &str) -> Cond {
+        Self::column_is(Column::NameNorm, muster_scim::resource::fold(name))
+    }
+
+    /// Users of this source or groups of this kind ([`crate::model::class`]).
+    pub fn class_is(class: &str) -> Cond {
+        Self::column_is(Column::Class, class.to_string())
+    }
+
     fn not(c: Cond) -> Cond {
         match c {
             Cond::Const(b) => Cond::Const(!b),

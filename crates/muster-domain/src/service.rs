@@ -3,7 +3,7 @@
 
 use crate::admin::model::Deactivate;
 use crate::model::{Load, Mode, NewResource, Stored, Tenant, Update, class};
-use crate::query::{Column, Cond, Field, resolve_filter, resolve_sort};
+use crate::query::{Cond, resolve_filter, resolve_sort};
 use crate::rules::{is_email, is_reserved};
 use crate::store::{ListQuery, PageReq, Store, StoreError};
 use muster_scim::filter::Filter;
@@ -396,11 +396,7 @@ impl Scim {
             .and_then(Value::as_str)
             .unwrap_or_default();
         let q = ListQuery {
-            filter: Some(Cond::Cmp {
-                field: Field::Column(Column::NameNorm),
-                op: muster_scim::filter::CompareOp::Eq,
-                value: muster_scim::eval::Operand::Str(resource::fold(name)),
-            }),
+            filter: Some(Cond::name_is(name)),
             sort: None,
             descending: false,
             page: PageReq::Index { start: 1, count: 1 },
@@ -634,12 +630,10 @@ impl Scim {
         let filter = if kind == ResourceKind::Group {
             // SCIM lists its own groups and the administrators' custom ones (rule 5: an IdP
             // may link those); never system or product groups (rule 13).
-            let is = |c: &str| Cond::Cmp {
-                field: Field::Column(Column::Class),
-                op: muster_scim::filter::CompareOp::Eq,
-                value: muster_scim::eval::Operand::Str(c.into()),
-            };
-            let listed = Cond::Or(Box::new(is(class::SCIM)), Box::new(is(class::CUSTOM)));
+            let listed = Cond::Or(
+                Box::new(Cond::class_is(class::SCIM)),
+                Box::new(Cond::class_is(class::CUSTOM)),
+            );
             Some(match filter {
                 Some(f) => Cond::And(Box::new(f), Box::new(listed)),
                 None => listed,

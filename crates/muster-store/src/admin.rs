@@ -550,19 +550,18 @@ impl<B: Backend> AdminStore for SqlStore<B> {
 
     async fn credential(&self, t: &TenantId, user: &str) -> StoreResult<Option<Credential>> {
         let mut sql = S::<B>::new(
-            "SELECT password_hash, failures, locked_until FROM admin_credentials WHERE tenant_id = ",
+            "SELECT password_hash, locked_until FROM admin_credentials WHERE tenant_id = ",
         );
         sql.text(t.0.clone()).push(" AND user_id = ").text(user);
         let row = self
-            .rows(&sql, &[Ty::OptText, Ty::Int, Ty::OptText])
+            .rows(&sql, &[Ty::OptText, Ty::OptText])
             .await?
             .into_iter()
             .next();
         row.map(|mut r| {
             Ok(Credential {
                 password_hash: r.opt_text(0)?,
-                failures: r.int(1)?,
-                locked_until: r.opt_text(2)?,
+                locked_until: r.opt_text(1)?,
             })
         })
         .transpose()

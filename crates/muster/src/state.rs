@@ -53,7 +53,7 @@ impl AppState {
         if let Some(k) = &key
             && self.due(&k.id)
         {
-            let when = muster_scim::resource::format_datetime(time::OffsetDateTime::now_utc());
+            let when = muster_domain::admin::service::now();
             if let Err(e) = self.store.touch_key(&k.id, &when).await {
                 tracing::warn!(error = %e, "could not record key use");
             }
@@ -84,7 +84,7 @@ impl AppState {
     /// Records that a token was used, at most once per [`TOUCH_EVERY`] per token and node.
     pub async fn touch_token(&self, id: &str) {
         if self.due(id) {
-            let when = muster_scim::resource::format_datetime(time::OffsetDateTime::now_utc());
+            let when = muster_domain::admin::service::now();
             if let Err(e) = self.store.touch_token(id, &when).await {
                 tracing::warn!(error = %e, "could not record token use");
             }

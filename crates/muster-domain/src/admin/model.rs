@@ -105,11 +105,11 @@ pub struct NewKey {
     pub name: String,
 }
 
-/// An administrator's sign-in state.
+/// An administrator's sign-in state (failures are counted in the store, see
+/// [`super::store::AdminStore::count_failure`]).
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct Credential {
     pub password_hash: Option<String>,
-    pub failures: i64,
     pub locked_until: Option<String>,
 }
 

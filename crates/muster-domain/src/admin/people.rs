@@ -6,10 +6,9 @@ use super::error::{AdminError, AdminResult};
 use super::service::{Admin, Who, name_checked};
 use super::views::{GroupView, Membership, Page, UserDetail, UserView};
 use crate::model::{EVERYONE, Load, NewResource, Stored, Tenant, TenantId, Update, class};
-use crate::query::{Column, Cond, Field, resolve_filter};
+use crate::query::{Cond, resolve_filter};
 use crate::store::{ListQuery, PageReq, StoreError};
-use muster_scim::eval::Operand;
-use muster_scim::filter::{CompareOp, Filter};
+use muster_scim::filter::Filter;
 use muster_scim::patch::MemberChange;
 use muster_scim::resource::{fold, normalize};
 use muster_scim::schema::{ResourceKind, ResourceType};
@@ -54,14 +53,6 @@ pub struct UserPatch {
     pub family_name: Option<String>,
     pub display_name: Option<String>,
     pub active: Option<bool>,
-}
-
-fn class_cond(class: &str) -> Cond {
-    Cond::Cmp {
-        field: Field::Column(Column::Class),
-        op: CompareOp::Eq,
-        value: Operand::Str(class.into()),
-    }
 }
 
 fn and(a: Option<Cond>, b: Cond) -> Cond {
@@ -139,7 +130,7 @@ impl Admin {
                     allowed.join(", ")
                 )));
             }
-            cond = Some(and(cond, class_cond(c)));
+            cond = Some(and(cond, Cond::class_is(c)));
         }
         Ok(cond)
     }
@@ -173,13 +164,14 @@ impl Admin {
             Err(StoreError::NotFound) => {}
             Err(e) => return Err(e.into()),
         }
-        let by_name = Cond::Cmp {
-            field: Field::Column(Column::NameNorm),
-            op: CompareOp::Eq,
-            value: Operand::Str(fold(id_or_name)),
-        };
         let (items, _, _) = self
-            .page(t, ResourceKind::User, Some(by_name), None, Some(1))
+            .page(
+                t,
+                ResourceKind::User,
+                Some(Cond::name_is(id_or_name)),
+                None,
+                Some(1),
+            )
             .await?;
         items
             .into_iter()

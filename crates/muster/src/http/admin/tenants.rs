@@ -300,21 +300,9 @@ pub async fn audit(
     Path(tenant): Path<String>,
     Query(p): Query<AuditParams>,
 ) -> AdminApiResult<Json<Vec<AuditEvent>>> {
-    for (name, v) in [("since", &p.since), ("until", &p.until)] {
-        if let Some(v) = v
-            && muster_scim::resource::parse_datetime(v).is_none()
-        {
-            return Err(
-                muster_domain::admin::error::AdminError::bad_request(format!(
-                    "{name} must be an RFC 3339 time such as 2026-01-31T12:00:00Z, not \"{v}\""
-                ))
-                .into(),
-            );
-        }
-    }
     let q = AuditQuery {
-        since: p.since.as_deref().map(normalise_time),
-        until: p.until.as_deref().map(normalise_time),
+        since: time_param("since", p.since.as_deref())?,
+        until: time_param("until", p.until.as_deref())?,
         actor: p.actor,
         target: p.target,
         outcome: p.outcome,
@@ -326,9 +314,19 @@ pub async fn audit(
     Ok(Json(s.admin.audit(&who, &tenant, q).await?))
 }
 
-/// Times are stored in one UTC format, so they compare as text.
-fn normalise_time(v: &str) -> String {
-    muster_scim::resource::parse_datetime(v)
-        .map(muster_scim::resource::format_datetime)
-        .unwrap_or_else(|| v.to_string())
+/// An RFC 3339 query time, in the one UTC format times are stored in (so they compare as text).
+fn time_param(
+    name: &str,
+    v: Option<&str>,
+) -> Result<Option<String>, muster_domain::admin::error::AdminError> {
+    v.map(|v| {
+        muster_scim::resource::parse_datetime(v)
+            .map(muster_scim::resource::format_datetime)
+            .ok_or_else(|| {
+                muster_domain::admin::error::AdminError::bad_request(format!(
+                    "{name} must be an RFC 3339 time such as 2026-01-31T12:00:00Z, not \"{v}\""
+                ))
+            })
+    })
+    .transpose()
 }
