@@ -177,6 +177,9 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             drop(out);
             let mut state = AppState::new(store, config.limits.clone(), public_url.clone());
             state.audit_reads = config.audit_reads;
+            state.tokens = std::sync::Arc::new(crate::token_cache::TokenCache::new(
+                std::time::Duration::from_secs(config.token_cache_seconds),
+            ));
             let audit = state.audit.clone();
             crate::audit::start_retention(state.store.clone(), config.audit_retention_days);
             let (addr, serve) =

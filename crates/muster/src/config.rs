@@ -13,7 +13,7 @@ pub const DEFAULT_FILE: &str = "muster.toml";
 
 /// Environment variables read as configuration (`MUSTER_` + upper-case key; nested keys with
 /// `__`, e.g. `MUSTER_LIMITS__MAX_PAGE_SIZE`).
-const ENV_KEYS: [&str; 7] = [
+const ENV_KEYS: [&str; 8] = [
     "listen",
     "data",
     "database_url",
@@ -21,6 +21,7 @@ const ENV_KEYS: [&str; 7] = [
     "postgres_pool_size",
     "audit_retention_days",
     "audit_reads",
+    "token_cache_seconds",
 ];
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -42,6 +43,10 @@ pub struct Config {
     /// Whether successful SCIM reads are in the audit log too (every SCIM request is, by
     /// default; changes and refused requests always are).
     pub audit_reads: bool,
+    /// How long a node remembers an authenticated SCIM token: the longest a token revoked on
+    /// another node or by the CLI keeps working here (0: every request asks the database).
+    /// Changes through this node's admin API apply at once.
+    pub token_cache_seconds: u64,
 }
 
 impl Default for Config {
@@ -55,6 +60,7 @@ impl Default for Config {
             limits: Limits::default(),
             audit_retention_days: 365,
             audit_reads: true,
+            token_cache_seconds: crate::state::TOKEN_CACHE_TTL.as_secs(),
         }
     }
 }
@@ -154,8 +160,8 @@ fn toml_string(c: &Config) -> String {
         out.push_str(&format!("public_url = {u:?}\n"));
     }
     out.push_str(&format!(
-        "postgres_pool_size = {}\n\n[limits]\n",
-        c.postgres_pool_size
+        "postgres_pool_size = {}\naudit_retention_days = {}\naudit_reads = {}\ntoken_cache_seconds = {}\n\n[limits]\n",
+        c.postgres_pool_size, c.audit_retention_days, c.audit_reads, c.token_cache_seconds
     ));
     let l = &c.limits;
     out.push_str(&format!(

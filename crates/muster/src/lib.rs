@@ -9,4 +9,5 @@ pub mod server;
 pub mod state;
 pub mod storage;
 pub mod telemetry;
+pub mod token_cache;
 pub mod transfer;

@@ -1,6 +1,7 @@
 //! What every request handler shares.
 
 use crate::audit::AuditWriter;
+use crate::token_cache::TokenCache;
 use muster_domain::admin::service::Admin;
 use muster_domain::service::Scim;
 use muster_domain::store::Store;
@@ -12,6 +13,9 @@ use std::time::{Duration, Instant};
 /// read a write.
 const TOUCH_EVERY: Duration = Duration::from_secs(60);
 
+/// How long an authenticated token is remembered unless configured otherwise.
+pub const TOKEN_CACHE_TTL: Duration = Duration::from_secs(5);
+
 #[derive(Clone)]
 pub struct AppState {
     pub scim: Scim,
@@ -22,6 +26,9 @@ pub struct AppState {
     pub public_url: Option<String>,
     /// Successful SCIM reads go to the audit log too (changes and refusals always do).
     pub audit_reads: bool,
+    /// Recently authenticated SCIM tokens (see [`TokenCache`] for how long a revocation made
+    /// elsewhere takes to apply here).
+    pub tokens: Arc<TokenCache>,
     touched: Arc<Mutex<HashMap<String, Instant>>>,
 }
 
@@ -39,6 +46,7 @@ impl AppState {
             store,
             public_url,
             audit_reads: true,
+            tokens: Arc::new(TokenCache::new(TOKEN_CACHE_TTL)),
             touched: Arc::default(),
         }
     }

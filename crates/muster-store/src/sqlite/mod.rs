@@ -138,17 +138,28 @@ impl Drop for SqliteBackend {
 /// How often the background thread moves the WAL into the database file.
 const CHECKPOINT_EVERY: std::time::Duration = std::time::Duration::from_millis(500);
 
+/// A WAL that grew past this (a burst, a long reader) is truncated back to it when it restarts.
+const WAL_SIZE_LIMIT: i64 = 64 * 1024 * 1024;
+
 /// Checkpoints the WAL from its own connection and thread, so no request pays for it (SQLite's
-/// automatic checkpoint runs inside whichever commit crosses the threshold). PASSIVE never waits
-/// for readers or the writer.
-fn start_checkpointer(path: &Path, stop: Arc<AtomicBool>) -> StoreResult<()> {
+/// automatic checkpoint runs inside whichever commit crosses the threshold).
+///
+/// Each round copies the bulk of the WAL with a PASSIVE checkpoint while writes go on, then
+/// holds the writer for a moment and copies the few frames committed meanwhile. Only a WAL that
+/// is wholly copied is reused from its start by the next write; under a steady stream of
+/// commits the first checkpoint never catches up alone, and the WAL would grow without bound
+/// (and every append would extend the file).
+fn start_checkpointer(path: &Path, writer: Shared, stop: Arc<AtomicBool>) -> StoreResult<()> {
     let conn = open(path, false).map_err(internal)?;
     std::thread::Builder::new()
         .name("muster-sqlite-checkpoint".into())
         .spawn(move || {
+            let checkpoint = || conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(()));
             while !stop.load(Ordering::Relaxed) {
                 std::thread::sleep(CHECKPOINT_EVERY);
-                let _ = conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(()));
+                let _ = checkpoint();
+                let _held = writer.blocking_lock();
+                let _ = checkpoint();
             }
         })
         .map_err(internal)?;
@@ -163,7 +174,9 @@ impl SqlStore<SqliteBackend> {
     pub async fn open(path: &Path) -> StoreResult<SqliteStore> {
         let writer = open(path, false).map_err(internal)?;
         writer
-            .execute_batch("PRAGMA wal_autocheckpoint = 0;")
+            .execute_batch(&format!(
+                "PRAGMA wal_autocheckpoint = 0; PRAGMA journal_size_limit = {WAL_SIZE_LIMIT};"
+            ))
             .map_err(internal)?;
         let readers = std::thread::available_parallelism()
             .map(|n| n.get())
@@ -171,8 +184,9 @@ impl SqlStore<SqliteBackend> {
             .max(2)
             * 2;
         let stop = Arc::new(AtomicBool::new(false));
+        let writer = Arc::new(Mutex::new(writer));
         let backend = SqliteBackend {
-            writer: Arc::new(Mutex::new(writer)),
+            writer: writer.clone(),
             readers: Vec::new(),
             next: AtomicUsize::new(0),
             stop: stop.clone(),
@@ -185,7 +199,7 @@ impl SqlStore<SqliteBackend> {
                 .readers
                 .push(Arc::new(Mutex::new(open(path, true).map_err(internal)?)));
         }
-        start_checkpointer(path, stop)?;
+        start_checkpointer(path, writer, stop)?;
         Ok(store)
     }
 }
@@ -483,6 +497,55 @@ mod tests {
         assert!(
             std::fs::metadata(&path).unwrap().len() > before,
             "the database file never grew"
+        );
+    }
+
+    /// Under a steady stream of commits the WAL is reused from its start after checkpoints
+    /// instead of growing for as long as the writes go on (it once reached 780 MB for a 50 MB
+    /// database in a 6 s benchmark). Each restart of the WAL gives its header a new salt.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn the_wal_is_reused_under_steady_writes() {
+        use muster_domain::model::{Mode, NewResource};
+        use muster_domain::store::Store;
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("t.db");
+        let wal = dir.path().join("t.db-wal");
+        let store = std::sync::Arc::new(super::SqliteStore::open(&path).await.unwrap());
+        let t = store.create_tenant("t", Mode::Scim).await.unwrap();
+        let end = std::time::Instant::now() + super::CHECKPOINT_EVERY * 8;
+        // Writers queue for the one connection, so it never idles, as under load.
+        let writers: Vec<_> = (0..8)
+            .map(|w| {
+                let (store, t) = (store.clone(), t.id.clone());
+                tokio::spawn(async move {
+                    let mut i = 0;
+                    while std::time::Instant::now() < end {
+                        let data = serde_json::json!({"userName": format!("u{w}-{i}@x.com"), "title": "x".repeat(300)});
+                        let new = NewResource {
+                            data: data.as_object().cloned().unwrap(),
+                            members: vec![],
+                            class: "scim".into(),
+                        };
+                        store.create(&t, ResourceKind::User, new).await.unwrap();
+                        i += 1;
+                    }
+                })
+            })
+            .collect();
+        let mut salts = std::collections::HashSet::new();
+        while std::time::Instant::now() < end {
+            let header = std::fs::read(&wal).unwrap_or_default();
+            salts.extend(header.get(16..24).map(<[u8]>::to_vec));
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
+        for w in writers {
+            w.await.unwrap();
+        }
+        assert!(
+            salts.len() >= 3,
+            "the WAL restarted {} times in {:?} of back-to-back writes",
+            salts.len().saturating_sub(1),
+            super::CHECKPOINT_EVERY * 8
         );
     }
 

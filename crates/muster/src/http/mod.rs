@@ -24,7 +24,11 @@ pub fn router(state: AppState) -> Router {
     for prefix in routing::SCIM_PREFIXES {
         app = app.nest(prefix, scim::router());
     }
-    app.nest(admin::PREFIX, admin::router())
+    let admin = admin::router().route_layer(axum::middleware::from_fn_with_state(
+        state.clone(),
+        forget_tokens_after_changes,
+    ));
+    app.nest(admin::PREFIX, admin)
         .route("/api/access/v1/users/{user}", get(access::user))
         .route("/admin/set-password", get(admin::set_password_page))
         .route_layer(axum::middleware::from_fn_with_state(
@@ -36,6 +40,21 @@ pub fn router(state: AppState) -> Router {
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .with_state(state)
+}
+
+/// An admin change may revoke or rotate a token or change a tenant: the SCIM side forgets the
+/// tokens it authenticated, so the change applies to the very next request on this node.
+async fn forget_tokens_after_changes(
+    axum::extract::State(s): axum::extract::State<AppState>,
+    req: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
+    let safe = req.method().is_safe();
+    let res = next.run(req).await;
+    if !safe {
+        s.tokens.clear();
+    }
+    res
 }
 
 async fn healthz() -> &'static str {

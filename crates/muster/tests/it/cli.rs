@@ -39,6 +39,8 @@ async fn serve_prints_the_url_and_cli_manages_tenants_and_tokens_while_it_runs()
     let mut child = Command::new(BIN)
         .args(["serve", "--listen", "127.0.0.1:0", "--data"])
         .arg(dir.path())
+        // A revocation by the CLI applies to the server within this many seconds.
+        .env("MUSTER_TOKEN_CACHE_SECONDS", "1")
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
         .spawn()
@@ -104,6 +106,7 @@ async fn serve_prints_the_url_and_cli_manages_tenants_and_tokens_while_it_runs()
     assert!(list.contains(prefix), "{list}");
     let (ok, _, err) = muster(dir.path(), &["token", "revoke", prefix]);
     assert!(ok, "{err}");
+    tokio::time::sleep(Duration::from_millis(1100)).await;
     let res = client
         .request(Method::GET, &users)
         .bearer_auth(&token)

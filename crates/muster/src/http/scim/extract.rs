@@ -62,10 +62,19 @@ impl FromRequestParts<AppState> for Caller {
             .into());
         };
         let hash = muster_domain::tokens::hash(secret);
-        let found = state.store.token_by_hash(&hash).await.map_err(|e| {
-            tracing::error!(error = %e, "token lookup failed");
-            ApiError(ScimError::internal())
-        })?;
+        let found = match state.tokens.get(&hash) {
+            Some(hit) => Some(hit),
+            None => {
+                let found = state.store.token_by_hash(&hash).await.map_err(|e| {
+                    tracing::error!(error = %e, "token lookup failed");
+                    ApiError(ScimError::internal())
+                })?;
+                if let Some((token, tenant)) = &found {
+                    state.tokens.put(hash, token, tenant);
+                }
+                found
+            }
+        };
         let Some((token, tenant)) = found else {
             return Err(
                 ScimError::unauthorized("the token is not valid or has been revoked").into(),
