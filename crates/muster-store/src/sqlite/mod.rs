@@ -3,8 +3,11 @@
 //! SQLite answers in microseconds from its page cache, so statements run directly on the calling
 //! task instead of hopping to a worker thread per statement. Writes go through one connection in
 //! `BEGIN IMMEDIATE` transactions (SQLite has one writer anyway), so a read-modify-write never
-//! meets a concurrent writer half-way, also from another process such as the CLI; reads use a
-//! small set of read-only connections.
+//! meets a concurrent writer half-way, also from another process such as the CLI; each write is
+//! a savepoint inside it, committed with those queued behind it ([`writer`]). Reads use a small
+//! set of read-only connections.
+
+mod writer;
 
 use crate::exec::{Backend, Cell, Conn, ExecError, ExecResult, Row, Ty, internal};
 use crate::migrate::Migration;
@@ -19,6 +22,7 @@ use std::path::Path;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use tokio::sync::{Mutex, OwnedMutexGuard};
+use writer::{Held, Writer};
 
 pub struct SqliteDialect;
 
@@ -122,7 +126,7 @@ fn open(path: &Path, read_only: bool) -> rusqlite::Result<Connection> {
 type Shared = Arc<Mutex<Connection>>;
 
 pub struct SqliteBackend {
-    pub(crate) writer: Shared,
+    pub(crate) writer: Arc<Writer>,
     readers: Vec<Shared>,
     next: AtomicUsize,
     /// Tells the checkpoint thread to stop when the store goes away.
@@ -149,7 +153,7 @@ const WAL_SIZE_LIMIT: i64 = 64 * 1024 * 1024;
 /// is wholly copied is reused from its start by the next write; under a steady stream of
 /// commits the first checkpoint never catches up alone, and the WAL would grow without bound
 /// (and every append would extend the file).
-fn start_checkpointer(path: &Path, writer: Shared, stop: Arc<AtomicBool>) -> StoreResult<()> {
+fn start_checkpointer(path: &Path, writer: Arc<Writer>, stop: Arc<AtomicBool>) -> StoreResult<()> {
     let conn = open(path, false).map_err(internal)?;
     std::thread::Builder::new()
         .name("muster-sqlite-checkpoint".into())
@@ -158,7 +162,9 @@ fn start_checkpointer(path: &Path, writer: Shared, stop: Arc<AtomicBool>) -> Sto
             while !stop.load(Ordering::Relaxed) {
                 std::thread::sleep(CHECKPOINT_EVERY);
                 let _ = checkpoint();
-                let _held = writer.blocking_lock();
+                // With the open group committed, the next write starts the WAL over.
+                let mut held = writer.acquire_blocking();
+                let _ = held.commit_group();
                 let _ = checkpoint();
             }
         })
@@ -184,7 +190,7 @@ impl SqlStore<SqliteBackend> {
             .max(2)
             * 2;
         let stop = Arc::new(AtomicBool::new(false));
-        let writer = Arc::new(Mutex::new(writer));
+        let writer = Writer::new(writer);
         let backend = SqliteBackend {
             writer: writer.clone(),
             readers: Vec::new(),
@@ -263,46 +269,75 @@ fn statement(conn: &Connection, sql: &str) -> ExecResult<()> {
         .map_err(exec_error)
 }
 
-/// A read-only connection, held for one use.
-struct Read(OwnedMutexGuard<Connection>);
+/// A read-only connection, held for one use (the writer, during start-up).
+enum Read {
+    Pool(OwnedMutexGuard<Connection>),
+    Writer(Held),
+}
+
+impl std::ops::Deref for Read {
+    type Target = Connection;
+    fn deref(&self) -> &Connection {
+        match self {
+            Read::Pool(c) => c,
+            Read::Writer(c) => c,
+        }
+    }
+}
 
 #[async_trait]
 impl Conn<SqliteDialect> for Read {
     async fn exec(&mut self, sql: &Sql<SqliteDialect>) -> ExecResult<u64> {
-        run(&self.0, sql)
+        run(self, sql)
     }
     async fn rows(&mut self, sql: &Sql<SqliteDialect>, cols: &[Ty]) -> ExecResult<Vec<Row>> {
-        fetch(&self.0, sql, cols)
+        fetch(self, sql, cols)
     }
     async fn commit(self: Box<Self>) -> ExecResult<()> {
         Ok(())
     }
 }
 
-/// The writer inside `BEGIN IMMEDIATE`; rolled back when dropped without a commit.
+/// One write: a savepoint in the writer's open transaction; rolled back when dropped without
+/// a commit (the rest of its group is untouched).
 struct Tx {
-    conn: OwnedMutexGuard<Connection>,
+    conn: Option<Held>,
     open: bool,
+}
+
+impl Tx {
+    fn conn(&self) -> ExecResult<&Connection> {
+        self.conn
+            .as_deref()
+            .ok_or_else(|| ExecError::Other("the transaction has ended".into()))
+    }
 }
 
 #[async_trait]
 impl Conn<SqliteDialect> for Tx {
     async fn exec(&mut self, sql: &Sql<SqliteDialect>) -> ExecResult<u64> {
-        run(&self.conn, sql)
+        run(self.conn()?, sql)
     }
     async fn rows(&mut self, sql: &Sql<SqliteDialect>, cols: &[Ty]) -> ExecResult<Vec<Row>> {
-        fetch(&self.conn, sql, cols)
+        fetch(self.conn()?, sql, cols)
     }
     async fn commit(mut self: Box<Self>) -> ExecResult<()> {
+        statement(self.conn()?, "RELEASE tx")?;
         self.open = false;
-        statement(&self.conn, "COMMIT")
+        let Some(held) = self.conn.take() else {
+            return Ok(());
+        };
+        held.commit().await.map_err(ExecError::Other)
     }
 }
 
 impl Drop for Tx {
     fn drop(&mut self) {
-        if self.open {
-            let _ = statement(&self.conn, "ROLLBACK");
+        if self.open
+            && let Some(c) = &self.conn
+        {
+            let _ = statement(c, "ROLLBACK TO tx");
+            let _ = statement(c, "RELEASE tx");
         }
     }
 }
@@ -314,26 +349,29 @@ impl Backend for SqliteBackend {
     async fn read(&self) -> StoreResult<Box<dyn Conn<SqliteDialect>>> {
         if self.readers.is_empty() {
             // During start-up (migrations) the writer serves reads too.
-            return Ok(Box::new(Read(self.writer.clone().lock_owned().await)));
+            return Ok(Box::new(Read::Writer(self.writer.acquire().await)));
         }
         // Take an idle reader if there is one, else wait for the next in turn.
         let start = self.next.fetch_add(1, Ordering::Relaxed);
         let n = self.readers.len();
         for k in 0..n {
             if let Ok(g) = self.readers[(start + k) % n].clone().try_lock_owned() {
-                return Ok(Box::new(Read(g)));
+                return Ok(Box::new(Read::Pool(g)));
             }
         }
-        Ok(Box::new(Read(
+        Ok(Box::new(Read::Pool(
             self.readers[start % n].clone().lock_owned().await,
         )))
     }
 
     async fn write(&self) -> StoreResult<Box<dyn Conn<SqliteDialect>>> {
-        let conn = self.writer.clone().lock_owned().await;
-        conn.execute_batch("BEGIN IMMEDIATE")
-            .map_err(|e| StoreError::from(exec_error(e)))?;
-        Ok(Box::new(Tx { conn, open: true }))
+        let conn = self.writer.acquire().await;
+        conn.begin().map_err(|e| StoreError::from(exec_error(e)))?;
+        statement(&conn, "SAVEPOINT tx")?;
+        Ok(Box::new(Tx {
+            conn: Some(conn),
+            open: true,
+        }))
     }
 
     /// `VACUUM INTO`: an online, transactionally consistent copy (readers go on).
@@ -343,7 +381,8 @@ impl Backend for SqliteBackend {
                 "{path} already exists; backups never overwrite"
             )));
         }
-        let conn = self.writer.lock().await;
+        let mut conn = self.writer.acquire().await;
+        conn.commit_group().map_err(internal)?;
         conn.execute("VACUUM INTO ?1", [path]).map_err(internal)?;
         Ok(())
     }
@@ -352,13 +391,14 @@ impl Backend for SqliteBackend {
         let idle = |c: &Shared| u32::from(c.try_lock().is_ok());
         let readers_idle = self.readers.iter().map(idle).sum();
         vec![
-            ("sqlite_writer", 1, idle(&self.writer)),
+            ("sqlite_writer", 1, u32::from(self.writer.is_idle())),
             ("sqlite_reader", self.readers.len() as u32, readers_idle),
         ]
     }
 
     async fn migrate(&self, migrations: &[Migration]) -> StoreResult<()> {
-        let conn = self.writer.lock().await;
+        let mut conn = self.writer.acquire().await;
+        conn.commit_group().map_err(internal)?;
         conn.execute_batch("BEGIN IMMEDIATE").map_err(internal)?;
         let result = (|| -> rusqlite::Result<()> {
             conn.execute_batch(
@@ -456,7 +496,7 @@ mod tests {
             let mut explain = crate::sql::Sql::<super::SqliteDialect>::new("EXPLAIN QUERY PLAN ");
             explain.push(&sql.text);
             explain.binds = sql.binds.clone();
-            let conn = store.backend.writer.lock().await;
+            let conn = store.backend.writer.acquire().await;
             let rows =
                 super::fetch(&conn, &explain, &[Ty::Int, Ty::Int, Ty::Int, Ty::Text]).unwrap();
             let plan: Vec<String> = rows.into_iter().map(|mut r| r.text(3).unwrap()).collect();
