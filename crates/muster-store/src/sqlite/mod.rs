@@ -100,6 +100,12 @@ fn exec_error(e: rusqlite::Error) -> ExecError {
 /// How long a connection waits for another process's write lock before giving up.
 const BUSY_TIMEOUT_MS: u32 = 10_000;
 
+/// Page cache per connection, in KiB. A reader's cache is emptied whenever another connection
+/// has committed since its last read (SQLite's rule in WAL mode), so under any write traffic a
+/// large one only holds memory; the writer's survives its own commits.
+const WRITER_CACHE_KIB: u32 = 16_000;
+const READER_CACHE_KIB: u32 = 4_000;
+
 fn open(path: &Path, read_only: bool) -> rusqlite::Result<Connection> {
     let flags = if read_only {
         OpenFlags::SQLITE_OPEN_READ_ONLY
@@ -113,8 +119,9 @@ fn open(path: &Path, read_only: bool) -> rusqlite::Result<Connection> {
     };
     let conn = Connection::open_with_flags(path, flags)?;
     conn.execute_batch(&format!(
-        "PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}; PRAGMA foreign_keys = ON; PRAGMA cache_size = -16000; \
-         PRAGMA temp_store = MEMORY;"
+        "PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}; PRAGMA foreign_keys = ON; PRAGMA cache_size = -{}; \
+         PRAGMA temp_store = MEMORY;",
+        if read_only { READER_CACHE_KIB } else { WRITER_CACHE_KIB }
     ))?;
     if !read_only {
         conn.execute_batch("PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL;")?;
