@@ -43,6 +43,9 @@ impl Dialect for PgDialect {
     }
     const FOR_UPDATE: &'static str = " FOR UPDATE";
     const JSON_CAST: &'static str = "::jsonb";
+    fn pair_array(a: &str, b: &str, order: &str) -> String {
+        format!("COALESCE(json_agg(json_build_array({a}, {b}) ORDER BY {order})::text, '[]')")
+    }
     const MIGRATIONS: &'static [Migration] = &[
         Migration {
             version: 1,

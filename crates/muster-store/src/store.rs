@@ -149,6 +149,52 @@ impl<B: Backend> SqlStore<B> {
         row.map(stored).transpose()
     }
 
+    /// A user and its direct groups in one statement: a GET is one round trip.
+    async fn user_with_groups(
+        conn: &mut C<B>,
+        t: &TenantId,
+        id: &str,
+        load: Load,
+    ) -> StoreResult<Stored> {
+        let groups =
+            <B::D as crate::sql::Dialect>::pair_array("g.id", "g.display_name", "g.name_norm");
+        let mut sql = S::<B>::new(&format!(
+            "SELECT {COLUMNS}, (SELECT {groups} FROM group_members m \
+             JOIN groups g ON g.tenant_id = m.tenant_id AND g.id = m.group_id \
+             WHERE m.tenant_id = r.tenant_id AND m.member_id = r.id"
+        ));
+        if !load.all_kinds {
+            // SCIM sees its own and custom groups, never system or product ones (rule 13).
+            sql.push(" AND g.class IN (")
+                .text(class::SCIM)
+                .push(", ")
+                .text(class::CUSTOM)
+                .push(")");
+        }
+        sql.push(") FROM users r WHERE r.tenant_id = ")
+            .text(t.0.clone())
+            .push(" AND r.id = ")
+            .text(id);
+        let mut types = COLUMN_TYPES.to_vec();
+        types.push(Ty::Text);
+        let mut row = conn
+            .rows(&sql, &types)
+            .await?
+            .into_iter()
+            .next()
+            .ok_or(StoreError::NotFound)?;
+        let pairs: Vec<(String, String)> =
+            serde_json::from_str(&row.text(COLUMN_TYPES.len())?).map_err(internal)?;
+        let (_, mut s) = stored(row)?;
+        s.groups = Some(
+            pairs
+                .into_iter()
+                .map(|(id, display)| GroupRef { id, display })
+                .collect(),
+        );
+        Ok(s)
+    }
+
     async fn list_resources(
         &self,
         t: &TenantId,
@@ -905,6 +951,9 @@ impl<B: Backend> Store for SqlStore<B> {
         load: Load,
     ) -> StoreResult<Stored> {
         let mut conn = self.backend.read().await?;
+        if kind == ResourceKind::User && load.groups {
+            return Self::user_with_groups(&mut conn, t, id, load).await;
+        }
         let (_, mut s) = Self::find(&mut conn, t, kind, id, false)
             .await?
             .ok_or(StoreError::NotFound)?;

@@ -42,6 +42,9 @@ pub trait Dialect {
     const FOR_UPDATE: &'static str;
     /// Appended to a bound JSON text that a JSON column stores.
     const JSON_CAST: &'static str;
+    /// An aggregate of the rows' `[a, b]` pairs in `order`, as JSON text (`[]` for no rows), so
+    /// a resource and its list of references come back in one statement.
+    fn pair_array(a: &str, b: &str, order: &str) -> String;
     /// This engine's schema migrations, in order.
     const MIGRATIONS: &'static [crate::migrate::Migration];
 }

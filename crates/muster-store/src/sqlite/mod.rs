@@ -48,6 +48,9 @@ impl Dialect for SqliteDialect {
     }
     const FOR_UPDATE: &'static str = "";
     const JSON_CAST: &'static str = "";
+    fn pair_array(a: &str, b: &str, order: &str) -> String {
+        format!("json_group_array(json_array({a}, {b}) ORDER BY {order})")
+    }
     const MIGRATIONS: &'static [Migration] = &[
         Migration {
             version: 1,
