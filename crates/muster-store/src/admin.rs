@@ -167,7 +167,7 @@ impl<B: Backend> SqlStore<B> {
 
     /// Runs one statement in its own write transaction; returns the rows it changed.
     async fn exec_one(&self, sql: &S<B>) -> StoreResult<u64> {
-        let mut conn = self.backend.write().await?;
+        let mut conn = self.write_conn().await?;
         let n = conn.exec(sql).await?;
         conn.commit().await?;
         Ok(n)
@@ -354,7 +354,7 @@ impl<B: Backend> AdminStore for SqlStore<B> {
         name: &str,
         protocol: &str,
     ) -> StoreResult<SsoConnection> {
-        let mut conn = self.backend.write().await?;
+        let mut conn = self.write_conn().await?;
         // Counted inside the write transaction after locking the tenant's row (PostgreSQL;
         // SQLite's writer is exclusive anyway), so two creates cannot both pass at four.
         let mut lock = S::<B>::new("SELECT id FROM tenants WHERE id = ");
@@ -403,7 +403,7 @@ impl<B: Backend> AdminStore for SqlStore<B> {
     }
 
     async fn delete_connection(&self, t: &TenantId, id: &str) -> StoreResult<bool> {
-        let mut conn = self.backend.write().await?;
+        let mut conn = self.write_conn().await?;
         let mut sql = S::<B>::new("DELETE FROM sso_connections WHERE tenant_id = ");
         sql.text(t.0.clone()).push(" AND id = ").text(id);
         let n = conn.exec(&sql).await?;
@@ -418,7 +418,7 @@ impl<B: Backend> AdminStore for SqlStore<B> {
     }
 
     async fn bind_scim(&self, t: &TenantId, id: &str) -> StoreResult<u64> {
-        let mut conn = self.backend.write().await?;
+        let mut conn = self.write_conn().await?;
         let mut sql = S::<B>::new("UPDATE sso_connections SET scim_bound = 0 WHERE tenant_id = ");
         sql.text(t.0.clone()).push(" AND id <> ").text(id);
         conn.exec(&sql).await?;
@@ -644,7 +644,7 @@ impl<B: Backend> AdminStore for SqlStore<B> {
             .push(" AND user_id = ")
             .text(user)
             .push(" RETURNING failures");
-        let mut conn = self.backend.write().await?;
+        let mut conn = self.write_conn().await?;
         let n = conn
             .rows(&sql, &[Ty::Int])
             .await?
@@ -769,7 +769,7 @@ impl<B: Backend> AdminStore for SqlStore<B> {
             created: now(),
             roles: Vec::new(),
         };
-        let mut conn = self.backend.write().await?;
+        let mut conn = self.write_conn().await?;
         let sql = S::<B>::insert(
             "product_instances",
             vec![
@@ -807,7 +807,7 @@ impl<B: Backend> AdminStore for SqlStore<B> {
             .into_iter()
             .filter_map(|(_, r)| r.group_id)
             .collect();
-        let mut conn = self.backend.write().await?;
+        let mut conn = self.write_conn().await?;
         let mut sql = S::<B>::new("DELETE FROM product_instances WHERE tenant_id = ");
         sql.text(t.0.clone()).push(" AND id = ").text(id);
         let n = conn.exec(&sql).await?;
@@ -826,7 +826,7 @@ impl<B: Backend> AdminStore for SqlStore<B> {
             .instance(t, instance)
             .await?
             .ok_or(StoreError::NotFound)?;
-        let mut conn = self.backend.write().await?;
+        let mut conn = self.write_conn().await?;
         let role = Self::insert_role(&mut conn, t, &inst.id, &inst.name, name).await?;
         conn.commit().await?;
         Ok(role)
@@ -841,7 +841,7 @@ impl<B: Backend> AdminStore for SqlStore<B> {
         else {
             return Ok(false);
         };
-        let mut conn = self.backend.write().await?;
+        let mut conn = self.write_conn().await?;
         for (table, col) in [("grants", "role_id"), ("product_roles", "id")] {
             let mut sql = S::<B>::new(&format!("DELETE FROM {table} WHERE tenant_id = "));
             sql.text(t.0.clone())
@@ -855,7 +855,7 @@ impl<B: Backend> AdminStore for SqlStore<B> {
     }
 
     async fn create_grant(&self, t: &TenantId, group: &str, role: &str) -> StoreResult<Grant> {
-        let mut conn = self.backend.write().await?;
+        let mut conn = self.write_conn().await?;
         let mut sql = S::<B>::new("SELECT instance_id FROM product_roles WHERE tenant_id = ");
         sql.text(t.0.clone()).push(" AND id = ").text(role);
         let Some(mut r) = conn.rows(&sql, &[Ty::Text]).await?.into_iter().next() else {
@@ -972,7 +972,7 @@ impl<B: Backend> AdminStore for SqlStore<B> {
         if events.is_empty() {
             return Ok(());
         }
-        let mut conn = self.backend.write().await?;
+        let mut conn = self.write_conn().await?;
         // Rows go in chunks of 64, 8 and 1 only: three statement texts, each prepared once and
         // reused from the statement cache (14 binds a row stays far under every engine's limit).
         let mut rest = events;

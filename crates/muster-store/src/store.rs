@@ -55,10 +55,26 @@ pub struct SqlStore<B: Backend> {
     /// so clients paging sequentially (Okta, PingOne: 1, 101, 201, …) get keyset queries instead
     /// of ever larger OFFSETs. Per node and safe to lose: a miss falls back to OFFSET.
     pages: std::sync::Mutex<HashMap<String, i64>>,
+    /// `totalResults` of recent queries, so the pages after the first of a walk do not count the
+    /// whole result again (a COUNT over 100k rows cost more than the page itself). Used only
+    /// while no write has started on this node since, and for [`COUNT_MEMORY_TTL`] at most
+    /// (writes on other nodes).
+    counts: std::sync::Mutex<HashMap<String, RememberedCount>>,
+    /// Write transactions begun on this node: a count taken before one is not reused.
+    writes: std::sync::atomic::AtomicU64,
 }
 
-/// Entries kept in [`SqlStore::pages`] before it starts afresh.
+/// Entries kept in [`SqlStore::pages`] and [`SqlStore::counts`] before each starts afresh.
 const PAGE_MEMORY: usize = 4096;
+/// How long a remembered `totalResults` is reused at most.
+const COUNT_MEMORY_TTL: std::time::Duration = std::time::Duration::from_secs(5);
+
+#[derive(Clone, Copy)]
+struct RememberedCount {
+    at: std::time::Instant,
+    writes: u64,
+    total: u64,
+}
 
 type S<B> = Sql<<B as Backend>::D>;
 type C<B> = Box<dyn Conn<<B as Backend>::D>>;
@@ -127,7 +143,33 @@ impl<B: Backend> SqlStore<B> {
         Ok(SqlStore {
             backend,
             pages: std::sync::Mutex::default(),
+            counts: std::sync::Mutex::default(),
+            writes: std::sync::atomic::AtomicU64::new(0),
         })
+    }
+
+    /// A write transaction; remembered counts are stale from here on.
+    pub(crate) async fn write_conn(&self) -> StoreResult<C<B>> {
+        self.writes
+            .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        self.backend.write().await
+    }
+
+    fn remembered_count(&self, key: &str) -> Option<u64> {
+        let c = *self.counts.lock().ok()?.get(key)?;
+        let fresh = c.at.elapsed() < COUNT_MEMORY_TTL
+            && c.writes == self.writes.load(std::sync::atomic::Ordering::SeqCst);
+        fresh.then_some(c.total)
+    }
+
+    fn remember_count(&self, key: String, writes: u64, total: u64) {
+        if let Ok(mut counts) = self.counts.lock() {
+            if counts.len() >= PAGE_MEMORY {
+                counts.clear();
+            }
+            let at = std::time::Instant::now();
+            counts.insert(key, RememberedCount { at, writes, total });
+        }
     }
 
     async fn find(
@@ -241,15 +283,26 @@ impl<B: Backend> SqlStore<B> {
             }
         }
         // A first page that is not full holds every match: no COUNT needed (the common
-        // `userName eq` lookup then costs one indexed query).
-        let total = if offset == 0 && after_seq.is_none() && limit > 0 && !more {
+        // `userName eq` lookup then costs one indexed query). A later page of a walk reuses the
+        // count its first page took, while nothing was written since.
+        let first = offset == 0 && after_seq.is_none();
+        let count_key = format!("{}|{kind:?}|{}|{:?}", t.0, filter.text, filter.binds);
+        let total = if first && limit > 0 && !more {
             items.len() as u64
+        } else if let Some(total) = (!first)
+            .then(|| self.remembered_count(&count_key))
+            .flatten()
+        {
+            total
         } else {
+            let writes = self.writes.load(std::sync::atomic::Ordering::SeqCst);
             let mut count = S::<B>::new(&format!("SELECT COUNT(*) FROM {tbl} r"));
             count.push(&filter.text);
             count.binds = filter.binds.clone();
             let rows = conn.rows(&count, &[Ty::Int]).await?;
-            rows.first().map(|r| r.int(0)).transpose()?.unwrap_or(0) as u64
+            let total = rows.first().map(|r| r.int(0)).transpose()?.unwrap_or(0) as u64;
+            self.remember_count(count_key, writes, total);
+            total
         };
         if let (PageReq::Index { start, .. }, true, Some((seq, _))) = (&q.page, more, items.last())
             && let Some(key) = page_key(start + items.len() as u64)
@@ -686,7 +739,7 @@ impl<B: Backend> Store for SqlStore<B> {
             settings: Default::default(),
             created: now(),
         };
-        let mut conn = self.backend.write().await?;
+        let mut conn = self.write_conn().await?;
         conn.exec(&insert_tenant::<B>(&t)?)
             .await
             .map_err(conflict_on("name"))?;
@@ -734,7 +787,7 @@ impl<B: Backend> Store for SqlStore<B> {
 
     async fn create_token(&self, tenant: &TenantId, token: &NewToken) -> StoreResult<TokenInfo> {
         let created = now();
-        let mut conn = self.backend.write().await?;
+        let mut conn = self.write_conn().await?;
         let sql = S::<B>::insert(
             "api_tokens",
             vec![
@@ -774,7 +827,7 @@ impl<B: Backend> Store for SqlStore<B> {
     }
 
     async fn revoke_token(&self, id_or_prefix: &str) -> StoreResult<bool> {
-        let mut conn = self.backend.write().await?;
+        let mut conn = self.write_conn().await?;
         let mut sql = S::<B>::new("UPDATE api_tokens SET revoked_at = ");
         sql.text(now())
             .push(" WHERE revoked_at IS NULL AND (id = ")
@@ -815,7 +868,7 @@ impl<B: Backend> Store for SqlStore<B> {
     }
 
     async fn touch_token(&self, id: &str, when: &str) -> StoreResult<()> {
-        let mut conn = self.backend.write().await?;
+        let mut conn = self.write_conn().await?;
         let mut sql = S::<B>::new("UPDATE api_tokens SET last_used = ");
         sql.text(when).push(" WHERE id = ").text(id);
         conn.exec(&sql).await?;
@@ -832,7 +885,7 @@ impl<B: Backend> Store for SqlStore<B> {
         let id = uuid::Uuid::new_v4().to_string();
         let created = now();
         let sql = insert_sql::<B>(t, kind, &id, &new.data, &new.class, &created, &created, 1)?;
-        let mut conn = self.backend.write().await?;
+        let mut conn = self.write_conn().await?;
         conn.exec(&sql)
             .await
             .map_err(conflict_on(name_field(kind)))?;
@@ -872,7 +925,7 @@ impl<B: Backend> Store for SqlStore<B> {
     }
 
     async fn import_tenant(&self, t: &Tenant) -> StoreResult<()> {
-        let mut conn = self.backend.write().await?;
+        let mut conn = self.write_conn().await?;
         conn.exec(&insert_tenant::<B>(t)?)
             .await
             .map_err(conflict_on("name"))?;
@@ -886,7 +939,7 @@ impl<B: Backend> Store for SqlStore<B> {
         hash: &[u8; 32],
         revoked_at: Option<&str>,
     ) -> StoreResult<()> {
-        let mut conn = self.backend.write().await?;
+        let mut conn = self.write_conn().await?;
         let sql = S::<B>::insert(
             "api_tokens",
             vec![
@@ -922,7 +975,7 @@ impl<B: Backend> Store for SqlStore<B> {
             &r.last_modified,
             r.version,
         )?;
-        let mut conn = self.backend.write().await?;
+        let mut conn = self.write_conn().await?;
         conn.exec(&sql)
             .await
             .map_err(conflict_on(name_field(kind)))?;
@@ -937,7 +990,7 @@ impl<B: Backend> Store for SqlStore<B> {
         members: &[MemberRef],
     ) -> StoreResult<()> {
         let ids: Vec<String> = members.iter().map(|m| m.id.clone()).collect();
-        let mut conn = self.backend.write().await?;
+        let mut conn = self.write_conn().await?;
         add_members::<B>(&mut conn, t, group, &ids).await?;
         conn.commit().await?;
         Ok(())
@@ -971,7 +1024,7 @@ impl<B: Backend> Store for SqlStore<B> {
         mutate: Mutation<'_>,
     ) -> StoreResult<Stored> {
         let tbl = table(kind);
-        let mut conn = self.backend.write().await?;
+        let mut conn = self.write_conn().await?;
         let (seq, mut current) = Self::find(&mut conn, t, kind, id, true)
             .await?
             .ok_or(StoreError::NotFound)?;
@@ -1046,7 +1099,7 @@ impl<B: Backend> Store for SqlStore<B> {
         if_match: Option<&[i64]>,
     ) -> StoreResult<Stored> {
         let tbl = table(kind);
-        let mut conn = self.backend.write().await?;
+        let mut conn = self.write_conn().await?;
         let (seq, current) = Self::find(&mut conn, t, kind, id, true)
             .await?
             .ok_or(StoreError::NotFound)?;

@@ -495,3 +495,33 @@ async fn sequential_index_pages_continue_where_the_last_page_ended() {
     assert_eq!(second.body["totalResults"], 6);
     assert_eq!(second.body["startIndex"], 4);
 }
+
+/// Later pages of a walk reuse the first page's count; a change on this node makes the next
+/// page count again, so `totalResults` never lags a write made here.
+#[tokio::test]
+async fn later_pages_report_a_total_that_follows_changes() {
+    let s = TestServer::start().await;
+    let ids = seven(&s).await;
+    let total = |r: &Resp| r.body["totalResults"].as_u64();
+    let first = s.get("/Users?startIndex=1&count=2").await;
+    assert_eq!(total(&first), Some(7), "{}", first.text);
+    let second = s.get("/Users?startIndex=3&count=2").await;
+    assert_eq!(total(&second), Some(7), "{}", second.text);
+    s.create_user(json!({"schemas": [USER_SCHEMA], "userName": "hal@x.com"}))
+        .await;
+    let third = s.get("/Users?startIndex=5&count=2").await;
+    assert_eq!(total(&third), Some(8), "{}", third.text);
+    let by_cursor = s.get("/Users?cursor=&count=2").await;
+    let next = by_cursor.body["nextCursor"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string();
+    let later = format!("/Users?cursor={}&count=2", enc(&next));
+    assert_eq!(total(&s.get(&later).await), Some(8));
+    let r = s.delete(&format!("/Users/{}", ids[0])).await;
+    assert_eq!(r.status, StatusCode::NO_CONTENT);
+    let page = s.get(&later).await;
+    assert_eq!(total(&page), Some(7), "{}", page.text);
+    let page = s.get("/Users?startIndex=5&count=2").await;
+    assert_eq!(total(&page), Some(7), "{}", page.text);
+}
