@@ -22,8 +22,8 @@ pub async fn bind(
     let header = axum::http::HeaderName::from_static("x-request-id");
     let router = http::router(state)
         .layer(PropagateRequestIdLayer::new(header.clone()))
-        // One INFO line per request (status, latency) in the request's span, which carries its
-        // id; `MUSTER_LOG=warn` turns these off.
+        // Every log line of a request is in its span, which carries its id; the INFO line per
+        // request (status, latency) is off unless `MUSTER_LOG` enables `tower_http=info`.
         .layer(TraceLayer::new_for_http().on_response(DefaultOnResponse::new().level(tracing::Level::INFO).latency_unit(LatencyUnit::Micros)).make_span_with(|req: &Request| {
             let id = req.headers().get("x-request-id").and_then(|v| v.to_str().ok()).unwrap_or("");
             tracing::info_span!("request", method = %req.method(), path = %req.uri().path(), request_id = %id)

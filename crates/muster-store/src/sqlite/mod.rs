@@ -220,18 +220,24 @@ impl SqlStore<SqliteBackend> {
     }
 }
 
-fn bind_values(binds: &[Bind]) -> Vec<SqlValue> {
-    binds
-        .iter()
-        .map(|b| match b {
-            Bind::Text(s) => SqlValue::Text(s.clone()),
-            Bind::Int(i) => SqlValue::Integer(*i),
-            Bind::Real(r) => SqlValue::Real(*r),
-            Bind::OptText(s) => s.clone().map_or(SqlValue::Null, SqlValue::Text),
-            Bind::OptInt(i) => i.map_or(SqlValue::Null, SqlValue::Integer),
-            Bind::Bytes(b) => SqlValue::Blob(b.clone()),
+/// A bind as SQLite reads it: borrowed, so no text or blob is copied to run a statement.
+struct Param<'a>(&'a Bind);
+
+impl rusqlite::ToSql for Param<'_> {
+    fn to_sql(&self) -> rusqlite::Result<rusqlite::types::ToSqlOutput<'_>> {
+        use rusqlite::types::ToSqlOutput::{Borrowed, Owned};
+        Ok(match self.0 {
+            Bind::Text(s) | Bind::OptText(Some(s)) => Borrowed(ValueRef::Text(s.as_bytes())),
+            Bind::Int(i) | Bind::OptInt(Some(i)) => Owned(SqlValue::Integer(*i)),
+            Bind::Real(r) => Owned(SqlValue::Real(*r)),
+            Bind::OptText(None) | Bind::OptInt(None) => Owned(SqlValue::Null),
+            Bind::Bytes(b) => Borrowed(ValueRef::Blob(b)),
         })
-        .collect()
+    }
+}
+
+fn bind_values(binds: &[Bind]) -> impl Iterator<Item = Param<'_>> {
+    binds.iter().map(Param)
 }
 
 fn cell(v: ValueRef<'_>, ty: Ty, i: usize) -> ExecResult<Cell> {
