@@ -183,19 +183,20 @@ impl Scim {
         let mut body = resource::render_owned(rt, &s.id, s.data, &meta);
         if let Some(obj) = body.as_object_mut() {
             let meta = obj.remove("meta");
-            if let Some(members) = s.members.as_ref().filter(|m| !m.is_empty()) {
+            if let Some(members) = s.members.filter(|m| !m.is_empty()) {
+                // Consumed as it is rendered: a group of 100k members is held once, not twice.
                 let list: Vec<Value> = members
-                    .iter()
+                    .into_iter()
                     .map(|m| {
-                        let mut v = json!({
-                            "value": m.id,
-                            "$ref": Self::location(ctx, m.kind, &m.id),
-                            "type": kind_name(m.kind),
-                        });
-                        if let (Some(d), Some(o)) = (&m.display, v.as_object_mut()) {
-                            o.insert("display".into(), json!(d));
+                        let location = Self::location(ctx, m.kind, &m.id);
+                        let mut o = Map::with_capacity(4);
+                        o.insert("value".into(), Value::String(m.id));
+                        o.insert("$ref".into(), Value::String(location));
+                        o.insert("type".into(), Value::String(kind_name(m.kind).into()));
+                        if let Some(d) = m.display {
+                            o.insert("display".into(), Value::String(d));
                         }
-                        v
+                        Value::Object(o)
                     })
                     .collect();
                 obj.insert("members".into(), Value::Array(list));
