@@ -972,7 +972,8 @@ impl<B: Backend> AdminStore for SqlStore<B> {
         if events.is_empty() {
             return Ok(());
         }
-        let mut conn = self.write_conn().await?;
+        // Audit rows change no resource: remembered list totals stay valid.
+        let mut conn = self.backend.write().await?;
         // Rows go in chunks of 64, 8 and 1 only: three statement texts, each prepared once and
         // reused from the statement cache (14 binds a row stays far under every engine's limit).
         let mut rest = events;

@@ -60,7 +60,8 @@ pub struct SqlStore<B: Backend> {
     /// while no write has started on this node since, and for [`COUNT_MEMORY_TTL`] at most
     /// (writes on other nodes).
     counts: std::sync::Mutex<HashMap<String, RememberedCount>>,
-    /// Write transactions begun on this node: a count taken before one is not reused.
+    /// Write transactions begun on this node that may change resources (audit rows do not): a
+    /// count taken before one is not reused.
     writes: std::sync::atomic::AtomicU64,
 }
 
@@ -868,7 +869,7 @@ impl<B: Backend> Store for SqlStore<B> {
     }
 
     async fn touch_token(&self, id: &str, when: &str) -> StoreResult<()> {
-        let mut conn = self.write_conn().await?;
+        let mut conn = self.backend.write().await?;
         let mut sql = S::<B>::new("UPDATE api_tokens SET last_used = ");
         sql.text(when).push(" WHERE id = ").text(id);
         conn.exec(&sql).await?;
