@@ -1035,8 +1035,9 @@ impl<B: Backend> AdminStore for SqlStore<B> {
         const CHUNK: i64 = 2000;
         let mut total = 0;
         loop {
-            let mut sql = S::<B>::new("SELECT seq, at FROM audit_events ORDER BY seq LIMIT ");
-            sql.int(CHUNK);
+            let sql = S::<B>::new(&format!(
+                "SELECT seq, at FROM audit_events ORDER BY seq LIMIT {CHUNK}"
+            ));
             let rows = self.rows(&sql, &[Ty::Int, Ty::Text]).await?;
             let mut last = None;
             for mut r in rows.iter().cloned() {
@@ -1090,8 +1091,11 @@ impl<B: Backend> AdminStore for SqlStore<B> {
         if let Some(v) = q.before_seq {
             sql.push(" AND seq < ").int(v);
         }
-        sql.push(" ORDER BY seq DESC LIMIT ")
-            .int(q.limit.clamp(1, 10_000) as i64);
+        // Written into the text: a bound LIMIT makes SQLite re-prepare on every run.
+        sql.push(&format!(
+            " ORDER BY seq DESC LIMIT {}",
+            q.limit.clamp(1, 10_000)
+        ));
         self.rows(&sql, &AUDIT_TYPES)
             .await?
             .into_iter()

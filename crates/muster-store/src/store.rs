@@ -26,7 +26,7 @@ const CHUNK: usize = 500;
 
 /// What a resource read selects (rows aliased `r`).
 const COLUMNS: &str = "r.seq, r.id, r.data, r.created, r.last_modified, r.version, r.class";
-const COLUMN_TYPES: [Ty; 7] = [
+pub(crate) const COLUMN_TYPES: [Ty; 7] = [
     Ty::Int,
     Ty::Text,
     Ty::Text,
@@ -365,11 +365,14 @@ pub(crate) fn page_sql<D: Dialect>(
     }
     let selective = q.filter.as_ref().is_some_and(crate::sql::is_selective);
     emit_order(&mut sql, q.sort.as_ref(), q.descending, selective);
-    sql.push(" LIMIT ");
-    sql.int(i64::try_from(limit + 1).unwrap_or(i64::MAX));
+    // LIMIT and OFFSET are written into the text, not bound: SQLite (3.47+) plans with a bound
+    // LIMIT's value and so re-prepares the statement every time it is bound, which was a fifth
+    // of a lookup's CPU. They are integers this function computed, never client text.
+    let limit = i64::try_from(limit + 1).unwrap_or(i64::MAX);
+    sql.push(&format!(" LIMIT {limit}"));
     if offset > 0 {
-        sql.push(" OFFSET ");
-        sql.int(i64::try_from(offset).unwrap_or(i64::MAX));
+        let offset = i64::try_from(offset).unwrap_or(i64::MAX);
+        sql.push(&format!(" OFFSET {offset}"));
     }
     sql
 }
