@@ -206,14 +206,7 @@ impl<B: Backend> SqlStore<B> {
              JOIN groups g ON g.tenant_id = m.tenant_id AND g.id = m.group_id \
              WHERE m.tenant_id = r.tenant_id AND m.member_id = r.id"
         ));
-        if !load.all_kinds {
-            // SCIM sees its own and custom groups, never system or product ones (rule 13).
-            sql.push(" AND g.class IN (")
-                .text(class::SCIM)
-                .push(", ")
-                .text(class::CUSTOM)
-                .push(")");
-        }
+        only_scim_groups::<B>(&mut sql, load);
         sql.push(") FROM users r WHERE r.tenant_id = ")
             .text(t.0.clone())
             .push(" AND r.id = ")
@@ -397,6 +390,18 @@ fn decode_cursor(c: &str) -> StoreResult<Cursor> {
     }
 }
 
+/// Narrows a user's groups (`g`) to those SCIM sees, its own and custom ones, never system or
+/// product groups (rule 13), unless the caller asked for every kind.
+fn only_scim_groups<B: Backend>(sql: &mut S<B>, load: Load) {
+    if !load.all_kinds {
+        sql.push(" AND g.class IN (")
+            .text(class::SCIM)
+            .push(", ")
+            .text(class::CUSTOM)
+            .push(")");
+    }
+}
+
 /// Loads members (groups) or direct groups (users) for a page of resources, one query per chunk.
 async fn load_extras<B: Backend>(
     conn: &mut C<B>,
@@ -426,14 +431,7 @@ async fn load_extras<B: Backend>(
                 sql.text(t.0.clone())
                     .push(" AND m.member_id IN ")
                     .text_list(chunk);
-                if !load.all_kinds {
-                    // SCIM sees its own and custom groups, never system or product ones (rule 13).
-                    sql.push(" AND g.class IN (")
-                        .text(class::SCIM)
-                        .push(", ")
-                        .text(class::CUSTOM)
-                        .push(")");
-                }
+                only_scim_groups::<B>(&mut sql, load);
                 sql.push(" ORDER BY g.name_norm");
                 for mut row in conn.rows(&sql, &[Ty::Text, Ty::Text, Ty::Text]).await? {
                     let member = row.text(0)?;
