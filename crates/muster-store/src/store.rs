@@ -280,11 +280,11 @@ impl<B: Backend> SqlStore<B> {
         // `userName eq` lookup then costs one indexed query). A later page of a walk reuses the
         // count its first page took, while nothing was written since.
         let first = offset == 0 && after_seq.is_none();
-        let count_key = format!("{}|{kind:?}|{}|{:?}", t.0, filter.text, filter.binds);
+        let count_key = || format!("{}|{kind:?}|{}|{:?}", t.0, filter.text, filter.binds);
         let total = if first && limit > 0 && !more {
             items.len() as u64
         } else if let Some(total) = (!first)
-            .then(|| self.remembered_count(&count_key))
+            .then(|| self.remembered_count(&count_key()))
             .flatten()
         {
             total
@@ -295,7 +295,7 @@ impl<B: Backend> SqlStore<B> {
             count.binds = filter.binds.clone();
             let rows = conn.rows(&count, &[Ty::Int]).await?;
             let total = rows.first().map(|r| r.int(0)).transpose()?.unwrap_or(0) as u64;
-            self.remember_count(count_key, writes, total);
+            self.remember_count(count_key(), writes, total);
             total
         };
         if let (PageReq::Index { start, .. }, true, Some((seq, _))) = (&q.page, more, items.last())

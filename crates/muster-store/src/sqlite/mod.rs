@@ -533,23 +533,7 @@ mod tests {
             .unwrap();
         let t = TenantId("t".into());
         let conn = store.backend.writer.acquire().await;
-        for (i, page) in [
-            PageReq::Index {
-                start: 1,
-                count: 100,
-            },
-            PageReq::Index {
-                start: 1,
-                count: 100,
-            },
-            PageReq::Index {
-                start: 1,
-                count: 100,
-            },
-        ]
-        .into_iter()
-        .enumerate()
-        {
+        for i in 0..3 {
             let f = format!("userName eq \"u{i}@x.com\"");
             let cond = resolve_filter(
                 ResourceType::of(ResourceKind::User),
@@ -560,7 +544,10 @@ mod tests {
                 filter: Some(cond.clone()),
                 sort: None,
                 descending: false,
-                page,
+                page: PageReq::Index {
+                    start: 1,
+                    count: 100,
+                },
                 load: Load::default(),
             };
             let w = where_clause::<super::SqliteDialect>(&t, Some(&cond));
