@@ -1024,6 +1024,7 @@ impl<B: Backend> AdminStore for SqlStore<B> {
             }
             conn.exec(&sql).await?;
         }
+        index_audit_targets::<B>(&mut conn).await?;
         conn.commit().await?;
         Ok(())
     }
@@ -1052,6 +1053,10 @@ impl<B: Backend> AdminStore for SqlStore<B> {
             let mut sql = S::<B>::new("DELETE FROM audit_events WHERE seq <= ");
             sql.int(last);
             total += self.exec_one(&sql).await?;
+            // After the events: an index entry left by a failure here finds no event.
+            let mut sql = S::<B>::new("DELETE FROM audit_targets WHERE bucket <= ");
+            sql.int(last / AUDIT_BUCKET).push(" AND seq <= ").int(last);
+            self.exec_one(&sql).await?;
             if (rows.len() as i64) < CHUNK {
                 return Ok(total);
             }
@@ -1059,47 +1064,130 @@ impl<B: Backend> AdminStore for SqlStore<B> {
     }
 
     async fn query_audit(&self, q: &AuditQuery) -> StoreResult<Vec<AuditEvent>> {
-        let mut sql = S::<B>::new(&format!("SELECT {AUDIT_COLUMNS} FROM audit_events WHERE "));
-        match &q.tenant_id {
-            Some(t) => sql.push("tenant_id = ").text(t.0.clone()),
-            None => sql.push("1 = 1"),
-        };
-        if let Some(v) = &q.since {
-            sql.push(" AND at >= ").text(v.clone());
-        }
-        if let Some(v) = &q.until {
-            sql.push(" AND at <= ").text(v.clone());
-        }
-        if let Some(v) = &q.actor {
-            sql.push(" AND actor = ").text(v.clone());
-        }
-        if let Some(v) = &q.target {
-            sql.push(" AND target = ").text(v.clone());
-        }
-        if let Some(v) = &q.outcome {
-            sql.push(" AND outcome = ").text(v.clone());
-        }
-        if let Some(v) = &q.operation_prefix {
-            let escaped = v
-                .replace('\\', "\\\\")
-                .replace('%', "\\%")
-                .replace('_', "\\_");
-            sql.push(" AND operation LIKE ")
-                .text(format!("{escaped}%"))
-                .push(" ESCAPE '\\'");
-        }
-        if let Some(v) = q.before_seq {
-            sql.push(" AND seq < ").int(v);
-        }
-        // Written into the text: a bound LIMIT makes SQLite re-prepare on every run.
-        sql.push(&format!(
-            " ORDER BY seq DESC LIMIT {}",
-            q.limit.clamp(1, 10_000)
-        ));
+        let sql = audit_query_sql::<B::D>(q);
         self.rows(&sql, &AUDIT_TYPES)
             .await?
             .into_iter()
             .map(audit_row)
             .collect()
     }
+}
+
+/// Sequence numbers per bucket of `audit_targets`: a batch of new events lands on the pages of
+/// the newest bucket only, not on one random page per event.
+const AUDIT_BUCKET: i64 = 16_384;
+/// Events left unindexed before they are indexed in one sorted batch (the scan that finds them
+/// meanwhile stays short).
+const AUDIT_INDEX_BATCH: i64 = 2048;
+/// Events at or below the watermark that are still found by the scan, and indexed again (no-op
+/// when present): with several PostgreSQL nodes, an event can commit after one with a higher
+/// number was indexed.
+const AUDIT_INDEX_OVERLAP: i64 = 1024;
+
+/// Indexes the events appended since the watermark by target, once there are
+/// [`AUDIT_INDEX_BATCH`] of them, in the caller's transaction.
+async fn index_audit_targets<B: Backend>(conn: &mut C<B>) -> StoreResult<()> {
+    let sql = S::<B>::new(
+        "SELECT COALESCE((SELECT upto FROM audit_index), 0), \
+         COALESCE((SELECT MAX(seq) FROM audit_events), 0)",
+    );
+    let Some(row) = conn
+        .rows(&sql, &[Ty::Int, Ty::Int])
+        .await?
+        .into_iter()
+        .next()
+    else {
+        return Ok(());
+    };
+    let (upto, last) = (row.int(0)?, row.int(1)?);
+    if last - upto < AUDIT_INDEX_BATCH {
+        return Ok(());
+    }
+    let mut sql = S::<B>::new(&format!(
+        "INSERT INTO audit_targets (bucket, target, seq) SELECT seq / {AUDIT_BUCKET}, target, seq \
+         FROM audit_events WHERE seq > "
+    ));
+    sql.int(upto - AUDIT_INDEX_OVERLAP)
+        .push(" AND seq <= ")
+        .int(last)
+        .push(" AND target IS NOT NULL ORDER BY 1, 2, 3 ON CONFLICT DO NOTHING");
+    conn.exec(&sql).await?;
+    let mut sql = S::<B>::new("UPDATE audit_index SET upto = ");
+    sql.int(last).push(" WHERE id = 1 AND upto < ").int(last);
+    conn.exec(&sql).await?;
+    Ok(())
+}
+
+/// The filters of an audit query, on `audit_events e` (no ORDER BY or LIMIT).
+fn audit_conditions<D: crate::sql::Dialect>(sql: &mut crate::sql::Sql<D>, q: &AuditQuery) {
+    match &q.tenant_id {
+        Some(t) => sql.push("e.tenant_id = ").text(t.0.clone()),
+        None => sql.push("1 = 1"),
+    };
+    if let Some(v) = &q.since {
+        sql.push(" AND e.at >= ").text(v.clone());
+    }
+    if let Some(v) = &q.until {
+        sql.push(" AND e.at <= ").text(v.clone());
+    }
+    if let Some(v) = &q.actor {
+        sql.push(" AND e.actor = ").text(v.clone());
+    }
+    if let Some(v) = &q.target {
+        sql.push(" AND e.target = ").text(v.clone());
+    }
+    if let Some(v) = &q.outcome {
+        sql.push(" AND e.outcome = ").text(v.clone());
+    }
+    if let Some(v) = &q.operation_prefix {
+        let escaped = v
+            .replace('\\', "\\\\")
+            .replace('%', "\\%")
+            .replace('_', "\\_");
+        sql.push(" AND e.operation LIKE ")
+            .text(format!("{escaped}%"))
+            .push(" ESCAPE '\\'");
+    }
+    if let Some(v) = q.before_seq {
+        sql.push(" AND e.seq < ").int(v);
+    }
+}
+
+/// An audit query's statement: newest first, at most `q.limit` events.
+pub(crate) fn audit_query_sql<D: crate::sql::Dialect>(q: &AuditQuery) -> crate::sql::Sql<D> {
+    let mut sql = crate::sql::Sql::<D>::new("");
+    let from = format!("SELECT {AUDIT_COLUMNS} FROM audit_events e WHERE ");
+    match &q.target {
+        None => {
+            sql.push(&from);
+            audit_conditions(&mut sql, q);
+        }
+        // Events up to the index's watermark come through audit_targets, probed bucket by
+        // bucket; later ones (and the overlap below it) by a range scan of the newest rows.
+        Some(target) => {
+            sql.push(&format!(
+                "WITH RECURSIVE b(n) AS (\
+                 SELECT COALESCE((SELECT MIN(seq) FROM audit_events), 0) / {AUDIT_BUCKET} \
+                 UNION ALL SELECT n + 1 FROM b WHERE n < (SELECT upto FROM audit_index) / {AUDIT_BUCKET}), \
+                 s(hit) AS (SELECT t.seq FROM b JOIN audit_targets t ON t.bucket = b.n AND t.target = "
+            ))
+            .text(target.clone())
+            .push(&format!(
+                " WHERE t.seq <= (SELECT upto FROM audit_index) - {AUDIT_INDEX_OVERLAP}) \
+                 SELECT {AUDIT_COLUMNS} FROM s CROSS JOIN audit_events e WHERE e.seq = s.hit AND "
+            ));
+            audit_conditions(&mut sql, q);
+            sql.push(" UNION ALL ").push(&from);
+            audit_conditions(&mut sql, q);
+            sql.push(&format!(
+                " AND e.seq > (SELECT upto FROM audit_index) - {AUDIT_INDEX_OVERLAP}"
+            ));
+        }
+    }
+    // Written into the text: a bound LIMIT makes SQLite re-prepare on every run.
+    sql.push(&format!(
+        " ORDER BY seq DESC LIMIT {}",
+        q.limit.clamp(1, 10_000)
+    ));
+    sql
 }

@@ -57,6 +57,11 @@ impl Dialect for PgDialect {
             name: "admin",
             sql: include_str!("../migrations/postgres/0002_admin.sql"),
         },
+        Migration {
+            version: 3,
+            name: "audit_targets",
+            sql: include_str!("../migrations/postgres/0003_audit_targets.sql"),
+        },
     ];
 }
 

@@ -212,3 +212,94 @@ async fn retention_deletes_only_old_events() {
     assert_eq!(left.len(), 1);
     assert_eq!(left[0].at, "2026-06-01T00:00:00.000Z");
 }
+
+/// Events are indexed by target in sorted batches, bucket by bucket: those indexed, those not
+/// yet indexed and those in the overlap between are each found once, newest first, in pages,
+/// never another tenant's; a purge takes the index entries with the events.
+#[tokio::test]
+async fn events_are_found_by_target_whether_indexed_yet_or_not() {
+    let s = TestServer::start().await;
+    let t = s.store.tenant_by_name("test").await.unwrap().unwrap();
+    let other = s
+        .store
+        .create_tenant("other", muster_domain::model::Mode::Scim)
+        .await
+        .unwrap();
+    let event =
+        |tenant: &muster_domain::model::TenantId, target: Option<&str>, at: &str| AuditEvent {
+            tenant_id: Some(tenant.clone()),
+            at: at.into(),
+            actor: "cli".into(),
+            operation: "admin.test".into(),
+            target: target.map(str::to_string),
+            outcome: "success".into(),
+            status: 200,
+            ..AuditEvent::default()
+        };
+    // 36 000 events (three buckets of the index), a quarter each for targets a, b, c and none;
+    // the first 18 000 are old. Another tenant has events for the same target.
+    const OLD: &str = "2020-01-01T00:00:00.000Z";
+    const NEW: &str = "2026-06-01T00:00:00.000Z";
+    for round in 0..12 {
+        let at = if round < 6 { OLD } else { NEW };
+        let batch: Vec<AuditEvent> = (0..3000)
+            .map(|i| event(&t.id, [Some("a"), Some("b"), Some("c"), None][i % 4], at))
+            .collect();
+        s.store.append_audit(&batch).await.unwrap();
+        s.store
+            .append_audit(&[event(&other.id, Some("a"), at)])
+            .await
+            .unwrap();
+    }
+    // A tail smaller than one indexing batch stays unindexed.
+    let tail: Vec<AuditEvent> = (0..400)
+        .map(|i| event(&t.id, [Some("a"), None][i % 2], NEW))
+        .collect();
+    s.store.append_audit(&tail).await.unwrap();
+    let query =
+        |tenant: &muster_domain::model::TenantId, before: Option<i64>, limit: u64| AuditQuery {
+            tenant_id: Some(tenant.clone()),
+            target: Some("a".into()),
+            before_seq: before,
+            limit,
+            ..AuditQuery::default()
+        };
+    let store = &s.store;
+    let by_target = |before, limit| {
+        let q = query(&t.id, before, limit);
+        async move { store.query_audit(&q).await }
+    };
+    let all = by_target(None, 10_000).await.unwrap();
+    assert_eq!(all.len(), 9000 + 200);
+    assert!(
+        all.iter()
+            .all(|e| e.target.as_deref() == Some("a") && e.tenant_id.as_ref() == Some(&t.id))
+    );
+    assert!(
+        all.windows(2).all(|w| w[0].seq > w[1].seq),
+        "newest first, each once"
+    );
+    let mut paged = Vec::new();
+    let mut before = None;
+    loop {
+        let page = by_target(before, 1000).await.unwrap();
+        let Some(last) = page.last() else { break };
+        before = Some(last.seq);
+        paged.extend(page.into_iter().map(|e| e.seq));
+    }
+    assert_eq!(paged, all.iter().map(|e| e.seq).collect::<Vec<_>>());
+    let theirs = s
+        .store
+        .query_audit(&query(&other.id, None, 100))
+        .await
+        .unwrap();
+    assert_eq!(theirs.len(), 12);
+
+    s.store
+        .purge_audit("2021-01-01T00:00:00.000Z")
+        .await
+        .unwrap();
+    let left = by_target(None, 10_000).await.unwrap();
+    assert_eq!(left.len(), 4500 + 200);
+    assert!(left.iter().all(|e| e.at == NEW));
+}
