@@ -62,6 +62,11 @@ impl Dialect for PgDialect {
             name: "audit_targets",
             sql: include_str!("../migrations/postgres/0003_audit_targets.sql"),
         },
+        Migration {
+            version: 4,
+            name: "members_in_order",
+            sql: include_str!("../migrations/postgres/0004_members_in_order.sql"),
+        },
     ];
 }
 

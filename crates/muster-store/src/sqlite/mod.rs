@@ -67,6 +67,11 @@ impl Dialect for SqliteDialect {
             name: "audit_targets",
             sql: include_str!("../../migrations/sqlite/0003_audit_targets.sql"),
         },
+        Migration {
+            version: 4,
+            name: "members_in_order",
+            sql: include_str!("../../migrations/sqlite/0004_members_in_order.sql"),
+        },
     ];
 }
 
@@ -497,7 +502,7 @@ mod tests {
             (
                 ResourceKind::User,
                 r#"groups.value eq "g1""#,
-                "USING PRIMARY KEY (tenant_id=? AND group_id=?)",
+                "group_members_group",
             ),
         ] {
             let cond =
