@@ -80,23 +80,6 @@ struct RememberedCount {
 type S<B> = Sql<<B as Backend>::D>;
 type C<B> = Box<dyn Conn<<B as Backend>::D>>;
 
-fn stored(mut row: Row) -> StoreResult<(i64, Stored)> {
-    let data: Map<String, Value> = serde_json::from_str(&row.text(2)?).map_err(internal)?;
-    Ok((
-        row.int(0)?,
-        Stored {
-            id: row.text(1)?,
-            data,
-            created: row.text(3)?,
-            last_modified: row.text(4)?,
-            version: row.int(5)?,
-            members: None,
-            groups: None,
-            class: row.text(6)?,
-        },
-    ))
-}
-
 pub(crate) fn tenant_row(mut r: Row, at: usize) -> StoreResult<Tenant> {
     let mode = r.text(at + 2)?;
     let settings = r.text(at + 4)?;
@@ -173,62 +156,30 @@ impl<B: Backend> SqlStore<B> {
         }
     }
 
+    /// One resource by id, with its direct groups when it is a user and `load` wants them.
     async fn find(
         conn: &mut C<B>,
         t: &TenantId,
         kind: ResourceKind,
         id: &str,
         lock: bool,
-    ) -> StoreResult<Option<(i64, Stored)>> {
-        let mut sql = S::<B>::new(&format!(
-            "SELECT {COLUMNS} FROM {} r WHERE r.tenant_id = ",
-            table(kind)
-        ));
-        sql.text(t.0.clone()).push(" AND r.id = ").text(id);
-        if lock {
-            sql.push(<B::D as crate::sql::Dialect>::FOR_UPDATE);
-        }
-        let row = conn.rows(&sql, &COLUMN_TYPES).await?.into_iter().next();
-        row.map(stored).transpose()
-    }
-
-    /// A user and its direct groups in one statement: a GET is one round trip.
-    async fn user_with_groups(
-        conn: &mut C<B>,
-        t: &TenantId,
-        id: &str,
         load: Load,
-    ) -> StoreResult<Stored> {
-        let groups =
-            <B::D as crate::sql::Dialect>::pair_array("g.id", "g.display_name", "g.name_norm");
-        let mut sql = S::<B>::new(&format!(
-            "SELECT {COLUMNS}, (SELECT {groups} FROM group_members m \
-             JOIN groups g ON g.tenant_id = m.tenant_id AND g.id = m.group_id \
-             WHERE m.tenant_id = r.tenant_id AND m.member_id = r.id"
-        ));
-        only_scim_groups::<B>(&mut sql, load);
-        sql.push(") FROM users r WHERE r.tenant_id = ")
+    ) -> StoreResult<Option<(i64, Stored)>> {
+        let mut sql = select_resources::<B::D>(kind, load);
+        sql.push(" WHERE r.tenant_id = ")
             .text(t.0.clone())
             .push(" AND r.id = ")
             .text(id);
-        let mut types = COLUMN_TYPES.to_vec();
-        types.push(Ty::Text);
-        let mut row = conn
-            .rows(&sql, &types)
+        if lock {
+            sql.push(<B::D as crate::sql::Dialect>::FOR_UPDATE);
+        }
+        let groups = wants_groups(kind, load);
+        let row = conn
+            .rows(&sql, &row_types(groups))
             .await?
             .into_iter()
-            .next()
-            .ok_or(StoreError::NotFound)?;
-        let pairs: Vec<(String, String)> =
-            serde_json::from_str(&row.text(COLUMN_TYPES.len())?).map_err(internal)?;
-        let (_, mut s) = stored(row)?;
-        s.groups = Some(
-            pairs
-                .into_iter()
-                .map(|(id, display)| GroupRef { id, display })
-                .collect(),
-        );
-        Ok(s)
+            .next();
+        row.map(|r| resource_row(r, groups)).transpose()
     }
 
     async fn list_resources(
@@ -270,10 +221,11 @@ impl<B: Backend> SqlStore<B> {
         let mut more = false;
         if limit > 0 {
             let sql = page_sql(kind, &filter, q, after_seq, limit, offset);
-            let rows = conn.rows(&sql, &COLUMN_TYPES).await?;
+            let groups = wants_groups(kind, q.load);
+            let rows = conn.rows(&sql, &row_types(groups)).await?;
             more = rows.len() as u64 > limit;
             for row in rows.into_iter().take(limit as usize) {
-                items.push(stored(row)?);
+                items.push(resource_row(row, groups)?);
             }
         }
         // A first page that is not full holds every match: no COUNT needed (the common
@@ -345,7 +297,7 @@ pub(crate) fn page_sql<D: Dialect>(
     limit: u64,
     offset: u64,
 ) -> Sql<D> {
-    let mut sql = Sql::<D>::new(&format!("SELECT {COLUMNS} FROM {} r", table(kind)));
+    let mut sql = select_resources::<D>(kind, q.load);
     sql.push(&filter.text);
     sql.binds = filter.binds.clone();
     if let Some(seq) = after_seq {
@@ -390,19 +342,77 @@ fn decode_cursor(c: &str) -> StoreResult<Cursor> {
     }
 }
 
-/// Narrows a user's groups (`g`) to those SCIM sees, its own and custom ones, never system or
-/// product groups (rule 13), unless the caller asked for every kind.
-fn only_scim_groups<B: Backend>(sql: &mut S<B>, load: Load) {
-    if !load.all_kinds {
-        sql.push(" AND g.class IN (")
-            .text(class::SCIM)
-            .push(", ")
-            .text(class::CUSTOM)
-            .push(")");
-    }
+/// Whether a read of `kind` selects the users' direct groups.
+fn wants_groups(kind: ResourceKind, load: Load) -> bool {
+    kind == ResourceKind::User && load.groups
 }
 
-/// Loads members (groups) or direct groups (users) for a page of resources, one query per chunk.
+/// `SELECT … FROM <table> r` of resource reads. A user read that wants its groups gets them as
+/// one more column, a JSON array of `[id, display]` pairs by name, so a GET and a page of users
+/// are each one statement. SCIM sees a user's own and custom groups, never system or product
+/// groups (rule 13), unless the caller asked for every kind; the classes are constants, written
+/// into the text so the column adds no binds before the filter's.
+fn select_resources<D: Dialect>(kind: ResourceKind, load: Load) -> Sql<D> {
+    let mut sql = Sql::<D>::new(&format!("SELECT {COLUMNS}"));
+    if wants_groups(kind, load) {
+        let groups = D::pair_array("g.id", "g.display_name", "g.name_norm");
+        sql.push(&format!(
+            ", (SELECT {groups} FROM group_members m \
+             JOIN groups g ON g.tenant_id = m.tenant_id AND g.id = m.group_id \
+             WHERE m.tenant_id = r.tenant_id AND m.member_id = r.id"
+        ));
+        if !load.all_kinds {
+            sql.push(&format!(
+                " AND g.class IN ('{}', '{}')",
+                class::SCIM,
+                class::CUSTOM
+            ));
+        }
+        sql.push(")");
+    }
+    sql.push(&format!(" FROM {} r", table(kind)));
+    sql
+}
+
+fn row_types(groups: bool) -> Vec<Ty> {
+    let mut types = COLUMN_TYPES.to_vec();
+    if groups {
+        types.push(Ty::Text);
+    }
+    types
+}
+
+/// A row of [`select_resources`].
+fn resource_row(mut row: Row, groups: bool) -> StoreResult<(i64, Stored)> {
+    let refs = if groups {
+        let pairs: Vec<(String, String)> =
+            serde_json::from_str(&row.text(COLUMN_TYPES.len())?).map_err(internal)?;
+        Some(
+            pairs
+                .into_iter()
+                .map(|(id, display)| GroupRef { id, display })
+                .collect(),
+        )
+    } else {
+        None
+    };
+    let data: Map<String, Value> = serde_json::from_str(&row.text(2)?).map_err(internal)?;
+    Ok((
+        row.int(0)?,
+        Stored {
+            id: row.text(1)?,
+            data,
+            created: row.text(3)?,
+            last_modified: row.text(4)?,
+            version: row.int(5)?,
+            members: None,
+            groups: refs,
+            class: row.text(6)?,
+        },
+    ))
+}
+
+/// Loads the members of a page of groups (users' groups come with the users' rows).
 async fn load_extras<B: Backend>(
     conn: &mut C<B>,
     t: &TenantId,
@@ -410,42 +420,13 @@ async fn load_extras<B: Backend>(
     items: &mut [Stored],
     load: Load,
 ) -> StoreResult<()> {
-    if items.is_empty() {
+    if items.is_empty() || kind != ResourceKind::Group || !load.members {
         return Ok(());
     }
     let ids: Vec<String> = items.iter().map(|s| s.id.clone()).collect();
-    match kind {
-        ResourceKind::Group if load.members => {
-            let mut by_group = load_members::<B>(conn, t, &ids).await?;
-            for s in items.iter_mut() {
-                s.members = Some(by_group.remove(&s.id).unwrap_or_default());
-            }
-        }
-        ResourceKind::User if load.groups => {
-            let mut by_user: HashMap<String, Vec<GroupRef>> = HashMap::new();
-            for chunk in ids.chunks(CHUNK) {
-                let mut sql = S::<B>::new(
-                    "SELECT m.member_id, g.id, g.display_name FROM group_members m \
-                     JOIN groups g ON g.tenant_id = m.tenant_id AND g.id = m.group_id WHERE m.tenant_id = ",
-                );
-                sql.text(t.0.clone())
-                    .push(" AND m.member_id IN ")
-                    .text_list(chunk);
-                only_scim_groups::<B>(&mut sql, load);
-                sql.push(" ORDER BY g.name_norm");
-                for mut row in conn.rows(&sql, &[Ty::Text, Ty::Text, Ty::Text]).await? {
-                    let member = row.text(0)?;
-                    by_user.entry(member).or_default().push(GroupRef {
-                        id: row.text(1)?,
-                        display: row.text(2)?,
-                    });
-                }
-            }
-            for s in items.iter_mut() {
-                s.groups = Some(by_user.remove(&s.id).unwrap_or_default());
-            }
-        }
-        _ => {}
+    let mut by_group = load_members::<B>(conn, t, &ids).await?;
+    for s in items.iter_mut() {
+        s.members = Some(by_group.remove(&s.id).unwrap_or_default());
     }
     Ok(())
 }
@@ -463,9 +444,12 @@ async fn load_members<B: Backend>(
              LEFT JOIN groups g ON m.member_kind = 1 AND g.tenant_id = m.tenant_id AND g.id = m.member_id \
              WHERE m.tenant_id = ",
         );
+        // In the order they were added (the index's own order on SQLite): an export and its
+        // import list the same members in the same order, on either store.
         sql.text(t.0.clone())
             .push(" AND m.group_id IN ")
-            .text_list(chunk);
+            .text_list(chunk)
+            .push(" ORDER BY m.group_id, m.seq");
         for mut row in conn
             .rows(&sql, &[Ty::Text, Ty::Text, Ty::Int, Ty::OptText])
             .await?
@@ -1006,10 +990,7 @@ impl<B: Backend> Store for SqlStore<B> {
         load: Load,
     ) -> StoreResult<Stored> {
         let mut conn = self.backend.read().await?;
-        if kind == ResourceKind::User && load.groups {
-            return Self::user_with_groups(&mut conn, t, id, load).await;
-        }
-        let (_, mut s) = Self::find(&mut conn, t, kind, id, false)
+        let (_, mut s) = Self::find(&mut conn, t, kind, id, false, load)
             .await?
             .ok_or(StoreError::NotFound)?;
         load_extras::<B>(&mut conn, t, kind, std::slice::from_mut(&mut s), load).await?;
@@ -1027,7 +1008,7 @@ impl<B: Backend> Store for SqlStore<B> {
     ) -> StoreResult<Stored> {
         let tbl = table(kind);
         let mut conn = self.write_conn().await?;
-        let (seq, mut current) = Self::find(&mut conn, t, kind, id, true)
+        let (seq, mut current) = Self::find(&mut conn, t, kind, id, true, Load::default())
             .await?
             .ok_or(StoreError::NotFound)?;
         if if_match.is_some_and(|v| !v.contains(&current.version)) {
@@ -1088,6 +1069,11 @@ impl<B: Backend> Store for SqlStore<B> {
         conn.commit().await?;
         if load != Load::default() {
             let mut conn = self.backend.read().await?;
+            if wants_groups(kind, load) {
+                current.groups = Self::find(&mut conn, t, kind, id, false, load)
+                    .await?
+                    .and_then(|(_, s)| s.groups);
+            }
             load_extras::<B>(&mut conn, t, kind, std::slice::from_mut(&mut current), load).await?;
         }
         Ok(current)
@@ -1102,7 +1088,7 @@ impl<B: Backend> Store for SqlStore<B> {
     ) -> StoreResult<Stored> {
         let tbl = table(kind);
         let mut conn = self.write_conn().await?;
-        let (seq, current) = Self::find(&mut conn, t, kind, id, true)
+        let (seq, current) = Self::find(&mut conn, t, kind, id, true, Load::default())
             .await?
             .ok_or(StoreError::NotFound)?;
         if if_match.is_some_and(|v| !v.contains(&current.version)) {
