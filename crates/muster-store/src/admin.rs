@@ -4,7 +4,7 @@
 use crate::exec::{Backend, Conn, ExecError, Row, Ty, internal};
 use crate::sql::{Bind, Sql};
 use crate::store::{
-    SqlStore, TENANT_COLUMNS, TENANT_TYPES, group_document, insert_sql, now, tenant_row,
+    SqlStore, TENANT_COLUMNS, TENANT_TYPES, group_document, insert_sql, new_id, now, tenant_row,
 };
 use async_trait::async_trait;
 use muster_domain::admin::model::{
@@ -31,10 +31,6 @@ fn conflict(what: impl Into<String>) -> impl FnOnce(ExecError) -> StoreError {
 
 fn refused(status: u16, detail: String) -> StoreError {
     StoreError::Scim(ScimError::new(status, None, detail))
-}
-
-fn new_id() -> String {
-    uuid::Uuid::new_v4().to_string()
 }
 
 const CONNECTION_COLUMNS: &str = "id, name, protocol, scim_bound, created";

@@ -36,6 +36,14 @@ pub(crate) const COLUMN_TYPES: [Ty; 7] = [
     Ty::Text,
 ];
 
+/// A new id for a resource or an admin record. Time-ordered (UUID v7: 48 bits of milliseconds,
+/// 74 random): rows made together sit together in every index keyed by id — a user's row in
+/// `users_id`, an initial sync's users in `group_members_member` — instead of each taking a
+/// random page.
+pub(crate) fn new_id() -> String {
+    uuid::Uuid::now_v7().to_string()
+}
+
 pub(crate) fn now() -> String {
     format_datetime(time::OffsetDateTime::now_utc())
 }
@@ -719,7 +727,7 @@ impl<B: Backend> Store for SqlStore<B> {
 
     async fn create_tenant(&self, name: &str, mode: Mode) -> StoreResult<Tenant> {
         let t = Tenant {
-            id: TenantId(uuid::Uuid::new_v4().to_string()),
+            id: TenantId(new_id()),
             name: name.to_string(),
             mode,
             settings: Default::default(),
@@ -732,7 +740,7 @@ impl<B: Backend> Store for SqlStore<B> {
         // Every tenant starts with its system groups (product.md §1).
         for name in SYSTEM_GROUPS {
             let data = group_document(name);
-            let id = uuid::Uuid::new_v4().to_string();
+            let id = new_id();
             let sql = insert_sql::<B>(
                 &t.id,
                 ResourceKind::Group,
@@ -868,7 +876,7 @@ impl<B: Backend> Store for SqlStore<B> {
         kind: ResourceKind,
         new: NewResource,
     ) -> StoreResult<Stored> {
-        let id = uuid::Uuid::new_v4().to_string();
+        let id = new_id();
         let created = now();
         let sql = insert_sql::<B>(t, kind, &id, &new.data, &new.class, &created, &created, 1)?;
         let mut conn = self.write_conn().await?;
