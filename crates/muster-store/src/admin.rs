@@ -970,6 +970,10 @@ impl<B: Backend> AdminStore for SqlStore<B> {
         }
         // Audit rows change no resource: remembered list totals stay valid.
         let mut conn = self.backend.write().await?;
+        let lock = <B::D as crate::sql::Dialect>::AUDIT_APPEND_LOCK;
+        if !lock.is_empty() {
+            conn.exec(&S::<B>::new(lock)).await?;
+        }
         // Rows go in chunks of 64, 8 and 1 only: three statement texts, each prepared once and
         // reused from the statement cache (14 binds a row stays far under every engine's limit).
         let mut rest = events;
@@ -1046,13 +1050,23 @@ impl<B: Backend> AdminStore for SqlStore<B> {
             let Some(last) = last else {
                 return Ok(total);
             };
+            // One transaction: the events, their index entries, and the watermark brought down
+            // to the newest event left. SQLite numbers the next event after the highest one
+            // present, so once a purge empties the log the numbers start again from 1, and a
+            // watermark left above them would hide them from queries by target.
+            let mut conn = self.write_conn().await?;
             let mut sql = S::<B>::new("DELETE FROM audit_events WHERE seq <= ");
             sql.int(last);
-            total += self.exec_one(&sql).await?;
-            // After the events: an index entry left by a failure here finds no event.
+            total += conn.exec(&sql).await?;
             let mut sql = S::<B>::new("DELETE FROM audit_targets WHERE bucket <= ");
             sql.int(last / AUDIT_BUCKET).push(" AND seq <= ").int(last);
-            self.exec_one(&sql).await?;
+            conn.exec(&sql).await?;
+            conn.exec(&S::<B>::new(
+                "UPDATE audit_index SET upto = COALESCE((SELECT MAX(seq) FROM audit_events), 0) \
+                 WHERE upto > COALESCE((SELECT MAX(seq) FROM audit_events), 0)",
+            ))
+            .await?;
+            conn.commit().await?;
             if (rows.len() as i64) < CHUNK {
                 return Ok(total);
             }
@@ -1076,8 +1090,8 @@ const AUDIT_BUCKET: i64 = 16_384;
 /// meanwhile stays short).
 const AUDIT_INDEX_BATCH: i64 = 2048;
 /// Events at or below the watermark that are still found by the scan, and indexed again (no-op
-/// when present): with several PostgreSQL nodes, an event can commit after one with a higher
-/// number was indexed.
+/// when present): a margin only, since appends are numbered in commit order
+/// (`Dialect::AUDIT_APPEND_LOCK`).
 const AUDIT_INDEX_OVERLAP: i64 = 1024;
 
 /// Indexes the events appended since the watermark by target, once there are

@@ -42,6 +42,9 @@ impl Dialect for PgDialect {
         format!(", {n})")
     }
     const FOR_UPDATE: &'static str = " FOR UPDATE";
+    /// One lock for every node's audit appends (the key is arbitrary, fixed): an identity value
+    /// is taken at insert, so without it a batch could commit below one already indexed.
+    const AUDIT_APPEND_LOCK: &'static str = "SELECT pg_advisory_xact_lock(7318349394477056)";
     const JSON_CAST: &'static str = "::jsonb";
     fn pair_array(a: &str, b: &str, order: &str) -> String {
         format!("COALESCE(json_agg(json_build_array({a}, {b}) ORDER BY {order})::text, '[]')")

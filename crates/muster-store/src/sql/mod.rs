@@ -45,6 +45,10 @@ pub trait Dialect {
     /// An aggregate of the rows' `[a, b]` pairs in `order`, as JSON text (`[]` for no rows), so
     /// a resource and its list of references come back in one statement.
     fn pair_array(a: &str, b: &str, order: &str) -> String;
+    /// Run first in a transaction that appends audit events, so that events are numbered in
+    /// the order they commit (empty where there is only one writer): the index by target may
+    /// then trust every number up to the highest it sees.
+    const AUDIT_APPEND_LOCK: &'static str;
     /// This engine's schema migrations, in order.
     const MIGRATIONS: &'static [crate::migrate::Migration];
 }

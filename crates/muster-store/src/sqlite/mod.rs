@@ -47,6 +47,7 @@ impl Dialect for SqliteDialect {
         format!(", -{n})")
     }
     const FOR_UPDATE: &'static str = "";
+    const AUDIT_APPEND_LOCK: &'static str = "";
     const JSON_CAST: &'static str = "";
     fn pair_array(a: &str, b: &str, order: &str) -> String {
         format!("json_group_array(json_array({a}, {b}) ORDER BY {order})")
