@@ -1087,12 +1087,10 @@ impl<B: Backend> AdminStore for SqlStore<B> {
 /// the newest bucket only, not on one random page per event.
 const AUDIT_BUCKET: i64 = 16_384;
 /// Events left unindexed before they are indexed in one sorted batch (the scan that finds them
-/// meanwhile stays short).
+/// meanwhile stays short). Every event at or below the watermark is indexed: appends are
+/// numbered in the order they commit (`Dialect::AUDIT_APPEND_LOCK`), and the watermark moves in
+/// the transaction that indexes.
 const AUDIT_INDEX_BATCH: i64 = 2048;
-/// Events at or below the watermark that are still found by the scan, and indexed again (no-op
-/// when present): a margin only, since appends are numbered in commit order
-/// (`Dialect::AUDIT_APPEND_LOCK`).
-const AUDIT_INDEX_OVERLAP: i64 = 1024;
 
 /// Indexes the events appended since the watermark by target, once there are
 /// [`AUDIT_INDEX_BATCH`] of them, in the caller's transaction.
@@ -1117,10 +1115,10 @@ async fn index_audit_targets<B: Backend>(conn: &mut C<B>) -> StoreResult<()> {
         "INSERT INTO audit_targets (bucket, target, seq) SELECT seq / {AUDIT_BUCKET}, target, seq \
          FROM audit_events WHERE seq > "
     ));
-    sql.int(upto - AUDIT_INDEX_OVERLAP)
+    sql.int(upto)
         .push(" AND seq <= ")
         .int(last)
-        .push(" AND target IS NOT NULL ORDER BY 1, 2, 3 ON CONFLICT DO NOTHING");
+        .push(" AND target IS NOT NULL ORDER BY 1, 2, 3");
     conn.exec(&sql).await?;
     let mut sql = S::<B>::new("UPDATE audit_index SET upto = ");
     sql.int(last).push(" WHERE id = 1 AND upto < ").int(last);
@@ -1173,7 +1171,7 @@ pub(crate) fn audit_query_sql<D: crate::sql::Dialect>(q: &AuditQuery) -> crate::
             audit_conditions(&mut sql, q);
         }
         // Events up to the index's watermark come through audit_targets, probed bucket by
-        // bucket; later ones (and the overlap below it) by a range scan of the newest rows.
+        // bucket; later ones by a range scan of the newest rows.
         Some(target) => {
             sql.push(&format!(
                 "WITH RECURSIVE b(n) AS (\
@@ -1183,15 +1181,13 @@ pub(crate) fn audit_query_sql<D: crate::sql::Dialect>(q: &AuditQuery) -> crate::
             ))
             .text(target.clone())
             .push(&format!(
-                " WHERE t.seq <= (SELECT upto FROM audit_index) - {AUDIT_INDEX_OVERLAP}) \
+                " WHERE t.seq <= (SELECT upto FROM audit_index)) \
                  SELECT {AUDIT_COLUMNS} FROM s CROSS JOIN audit_events e WHERE e.seq = s.hit AND "
             ));
             audit_conditions(&mut sql, q);
             sql.push(" UNION ALL ").push(&from);
             audit_conditions(&mut sql, q);
-            sql.push(&format!(
-                " AND e.seq > (SELECT upto FROM audit_index) - {AUDIT_INDEX_OVERLAP}"
-            ));
+            sql.push(" AND e.seq > (SELECT upto FROM audit_index)");
         }
     }
     // Written into the text: a bound LIMIT makes SQLite re-prepare on every run.
