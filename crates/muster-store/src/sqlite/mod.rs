@@ -465,6 +465,20 @@ mod tests {
     use muster_scim::schema::{ResourceKind, ResourceType};
 
     /// The lookups IdPs make on every sync cycle must use an index, whatever the tenant's size.
+    /// SQLite's plan of a statement, its steps joined by ` | `.
+    async fn query_plan(
+        store: &super::SqliteStore,
+        sql: &crate::sql::Sql<super::SqliteDialect>,
+    ) -> String {
+        let mut explain = crate::sql::Sql::<super::SqliteDialect>::new("EXPLAIN QUERY PLAN ");
+        explain.push(&sql.text);
+        explain.binds = sql.binds.clone();
+        let conn = store.backend.writer.acquire().await;
+        let rows = super::fetch(&conn, &explain, &[Ty::Int, Ty::Int, Ty::Int, Ty::Text]).unwrap();
+        let plan: Vec<String> = rows.into_iter().map(|mut r| r.text(3).unwrap()).collect();
+        plan.join(" | ")
+    }
+
     #[tokio::test]
     async fn lookups_are_index_searches_not_scans() {
         let dir = tempfile::tempdir().unwrap();
@@ -520,14 +534,7 @@ mod tests {
             };
             let w = where_clause::<super::SqliteDialect>(&t, Some(&cond));
             let sql = page_sql(kind, &w, &q, None, 100, 0);
-            let mut explain = crate::sql::Sql::<super::SqliteDialect>::new("EXPLAIN QUERY PLAN ");
-            explain.push(&sql.text);
-            explain.binds = sql.binds.clone();
-            let conn = store.backend.writer.acquire().await;
-            let rows =
-                super::fetch(&conn, &explain, &[Ty::Int, Ty::Int, Ty::Int, Ty::Text]).unwrap();
-            let plan: Vec<String> = rows.into_iter().map(|mut r| r.text(3).unwrap()).collect();
-            let plan = plan.join(" | ");
+            let plan = query_plan(&store, &sql).await;
             assert!(plan.contains(index), "{filter}: {plan}");
             assert!(!plan.contains("SCAN r"), "{filter} scans the table: {plan}");
         }
@@ -548,13 +555,7 @@ mod tests {
             ..Default::default()
         };
         let sql = crate::admin::audit_query_sql::<super::SqliteDialect>(&q);
-        let mut explain = crate::sql::Sql::<super::SqliteDialect>::new("EXPLAIN QUERY PLAN ");
-        explain.push(&sql.text);
-        explain.binds = sql.binds.clone();
-        let conn = store.backend.writer.acquire().await;
-        let rows = super::fetch(&conn, &explain, &[Ty::Int, Ty::Int, Ty::Int, Ty::Text]).unwrap();
-        let plan: Vec<String> = rows.into_iter().map(|mut r| r.text(3).unwrap()).collect();
-        let plan = plan.join(" | ");
+        let plan = query_plan(&store, &sql).await;
         assert!(
             plan.contains("SEARCH t USING PRIMARY KEY (bucket=? AND target=?"),
             "{plan}"

@@ -4,6 +4,7 @@
 
 use crate::support::{TestServer, USER_SCHEMA, enc, patch_op};
 use muster_domain::admin::model::{AuditEvent, AuditQuery};
+use muster_domain::model::TenantId;
 use reqwest::Method;
 use serde_json::{Value, json};
 
@@ -18,6 +19,20 @@ async fn events(s: &TestServer) -> Vec<AuditEvent> {
         })
         .await
         .unwrap()
+}
+
+/// An event written straight to the store, as the CLI writes one.
+fn cli_event(tenant: &TenantId, target: Option<&str>, at: &str) -> AuditEvent {
+    AuditEvent {
+        tenant_id: Some(tenant.clone()),
+        at: at.into(),
+        actor: "cli".into(),
+        operation: "admin.test".into(),
+        target: target.map(str::to_string),
+        outcome: "success".into(),
+        status: 200,
+        ..AuditEvent::default()
+    }
 }
 
 fn json_of(v: &Option<String>) -> Value {
@@ -176,15 +191,7 @@ async fn refused_requests_are_recorded_with_their_message() {
 async fn retention_deletes_only_old_events() {
     let s = TestServer::start().await;
     let t = s.store.tenant_by_name("test").await.unwrap().unwrap();
-    let event = |at: &str| AuditEvent {
-        tenant_id: Some(t.id.clone()),
-        at: at.into(),
-        actor: "cli".into(),
-        operation: "admin.test".into(),
-        outcome: "success".into(),
-        status: 200,
-        ..AuditEvent::default()
-    };
+    let event = |at: &str| cli_event(&t.id, None, at);
     let old: Vec<AuditEvent> = (0..2500)
         .map(|_| event("2020-01-01T00:00:00.000Z"))
         .collect();
@@ -213,9 +220,9 @@ async fn retention_deletes_only_old_events() {
     assert_eq!(left[0].at, "2026-06-01T00:00:00.000Z");
 }
 
-/// Events are indexed by target in sorted batches, bucket by bucket: those indexed, those not
-/// yet indexed and those in the overlap between are each found once, newest first, in pages,
-/// never another tenant's; a purge takes the index entries with the events.
+/// Events are indexed by target in sorted batches, bucket by bucket: those indexed and those not
+/// yet indexed are each found once, newest first, in pages, never another tenant's; a purge
+/// takes the index entries with the events.
 #[tokio::test]
 async fn events_are_found_by_target_whether_indexed_yet_or_not() {
     let s = TestServer::start().await;
@@ -225,17 +232,6 @@ async fn events_are_found_by_target_whether_indexed_yet_or_not() {
         .create_tenant("other", muster_domain::model::Mode::Scim)
         .await
         .unwrap();
-    let event =
-        |tenant: &muster_domain::model::TenantId, target: Option<&str>, at: &str| AuditEvent {
-            tenant_id: Some(tenant.clone()),
-            at: at.into(),
-            actor: "cli".into(),
-            operation: "admin.test".into(),
-            target: target.map(str::to_string),
-            outcome: "success".into(),
-            status: 200,
-            ..AuditEvent::default()
-        };
     // 36 000 events (three buckets of the index), a quarter each for targets a, b, c and none;
     // the first 18 000 are old. Another tenant has events for the same target.
     const OLD: &str = "2020-01-01T00:00:00.000Z";
@@ -243,27 +239,26 @@ async fn events_are_found_by_target_whether_indexed_yet_or_not() {
     for round in 0..12 {
         let at = if round < 6 { OLD } else { NEW };
         let batch: Vec<AuditEvent> = (0..3000)
-            .map(|i| event(&t.id, [Some("a"), Some("b"), Some("c"), None][i % 4], at))
+            .map(|i| cli_event(&t.id, [Some("a"), Some("b"), Some("c"), None][i % 4], at))
             .collect();
         s.store.append_audit(&batch).await.unwrap();
         s.store
-            .append_audit(&[event(&other.id, Some("a"), at)])
+            .append_audit(&[cli_event(&other.id, Some("a"), at)])
             .await
             .unwrap();
     }
     // A tail smaller than one indexing batch stays unindexed.
     let tail: Vec<AuditEvent> = (0..400)
-        .map(|i| event(&t.id, [Some("a"), None][i % 2], NEW))
+        .map(|i| cli_event(&t.id, [Some("a"), None][i % 2], NEW))
         .collect();
     s.store.append_audit(&tail).await.unwrap();
-    let query =
-        |tenant: &muster_domain::model::TenantId, before: Option<i64>, limit: u64| AuditQuery {
-            tenant_id: Some(tenant.clone()),
-            target: Some("a".into()),
-            before_seq: before,
-            limit,
-            ..AuditQuery::default()
-        };
+    let query = |tenant: &TenantId, before: Option<i64>, limit: u64| AuditQuery {
+        tenant_id: Some(tenant.clone()),
+        target: Some("a".into()),
+        before_seq: before,
+        limit,
+        ..AuditQuery::default()
+    };
     let store = &s.store;
     let by_target = |before, limit| {
         let q = query(&t.id, before, limit);
@@ -310,16 +305,7 @@ async fn events_are_found_by_target_whether_indexed_yet_or_not() {
 async fn events_after_a_purge_that_empties_the_log_are_found_by_target() {
     let s = TestServer::start().await;
     let t = s.store.tenant_by_name("test").await.unwrap().unwrap();
-    let event = |at: &str| AuditEvent {
-        tenant_id: Some(t.id.clone()),
-        at: at.into(),
-        actor: "cli".into(),
-        operation: "admin.test".into(),
-        target: Some("a".into()),
-        outcome: "success".into(),
-        status: 200,
-        ..AuditEvent::default()
-    };
+    let event = |at: &str| cli_event(&t.id, Some("a"), at);
     let old: Vec<AuditEvent> = (0..5000)
         .map(|_| event("2020-01-01T00:00:00.000Z"))
         .collect();
