@@ -464,7 +464,6 @@ mod tests {
     use muster_scim::filter::Filter;
     use muster_scim::schema::{ResourceKind, ResourceType};
 
-    /// The lookups IdPs make on every sync cycle must use an index, whatever the tenant's size.
     /// SQLite's plan of a statement, its steps joined by ` | `.
     async fn query_plan(
         store: &super::SqliteStore,
@@ -479,6 +478,7 @@ mod tests {
         plan.join(" | ")
     }
 
+    /// The lookups IdPs make on every sync cycle must use an index, whatever the tenant's size.
     #[tokio::test]
     async fn lookups_are_index_searches_not_scans() {
         let dir = tempfile::tempdir().unwrap();
