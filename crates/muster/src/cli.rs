@@ -323,7 +323,12 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                 bail!("backup copies the SQLite store; back up PostgreSQL with pg_dump");
             };
             store.backup(&file.to_string_lossy()).await?;
-            writeln!(out, "backed up to {}", file.display())?;
+            writeln!(
+                out,
+                "backed up to {} (audit log: {})",
+                file.display(),
+                muster_store::sqlite::audit_path(&file).display()
+            )?;
         }
         Cmd::Token(TokenCmd::Revoke { id }) => {
             if !store.revoke_token(&id).await? {

@@ -18,7 +18,7 @@ use muster_domain::store::{StoreError, StoreResult};
 use muster_scim::schema::AttrType;
 use rusqlite::types::{Value as SqlValue, ValueRef};
 use rusqlite::{Connection, OpenFlags, params_from_iter};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use tokio::sync::{Mutex, OwnedMutexGuard};
@@ -137,11 +137,71 @@ fn open(path: &Path, read_only: bool) -> rusqlite::Result<Connection> {
          PRAGMA temp_store = MEMORY;",
         if read_only { READER_CACHE_KIB } else { WRITER_CACHE_KIB }
     ))?;
+    // Read-only connections open it read-only too (SQLite attaches with the main file's flags);
+    // the writer opens first and creates it.
+    conn.execute(
+        "ATTACH DATABASE ?1 AS audit",
+        [audit_path(path).to_string_lossy()],
+    )?;
     if !read_only {
-        conn.execute_batch("PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL;")?;
+        conn.execute_batch(&format!(
+            "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; \
+             PRAGMA audit.journal_mode = WAL; PRAGMA audit.synchronous = NORMAL; \
+             PRAGMA audit.cache_size = -{AUDIT_CACHE_KIB};"
+        ))?;
     }
     conn.set_prepared_statement_cache_capacity(256);
     Ok(conn)
+}
+
+/// The audit log's file beside the directory's: `muster.db` → `muster.audit.db`. Every SCIM
+/// request appends to the log; in a file of its own, those commits leave the readers' page
+/// caches of the directory warm (see `migrations/sqlite/audit_file.sql`).
+pub fn audit_path(path: &Path) -> PathBuf {
+    path.with_extension("audit.db")
+}
+
+/// The audit file's page cache on the writer: appends touch only the newest pages.
+const AUDIT_CACHE_KIB: u32 = 2_000;
+
+/// Creates the audit file's tables, and moves the log of a store made before it had one: copied
+/// in one transaction (which writes only the audit file), then dropped from the directory's
+/// file in a second, so a crash between them loses nothing and the next open finishes the move.
+fn attach_audit(conn: &Connection) -> rusqlite::Result<()> {
+    let in_main = |c: &Connection| {
+        c.query_row(
+            "SELECT count(*) FROM main.sqlite_master WHERE name = 'audit_events'",
+            [],
+            |r| r.get::<_, i64>(0),
+        )
+        .map(|n| n > 0)
+    };
+    conn.execute_batch("BEGIN IMMEDIATE")?;
+    let copied = (|| {
+        conn.execute_batch(include_str!("../../migrations/sqlite/audit_file.sql"))?;
+        if in_main(conn)? {
+            conn.execute_batch(
+                "INSERT OR IGNORE INTO audit.audit_events SELECT * FROM main.audit_events ORDER BY seq;
+                 INSERT OR IGNORE INTO audit.audit_targets SELECT * FROM main.audit_targets ORDER BY 1, 2, 3;
+                 INSERT OR REPLACE INTO audit.audit_index SELECT * FROM main.audit_index;",
+            )?;
+        }
+        conn.execute_batch("COMMIT")
+    })();
+    if copied.is_err() {
+        let _ = conn.execute_batch("ROLLBACK");
+        return copied;
+    }
+    if in_main(conn)? {
+        conn.execute_batch(
+            "BEGIN IMMEDIATE; DROP TABLE main.audit_events; DROP TABLE main.audit_targets; \
+             DROP TABLE main.audit_index; COMMIT;",
+        )
+        .inspect_err(|_| {
+            let _ = conn.execute_batch("ROLLBACK");
+        })?;
+    }
+    Ok(())
 }
 
 type Shared = Arc<Mutex<Connection>>;
@@ -202,7 +262,8 @@ impl SqlStore<SqliteBackend> {
         let writer = open(path, false).map_err(internal)?;
         writer
             .execute_batch(&format!(
-                "PRAGMA wal_autocheckpoint = 0; PRAGMA journal_size_limit = {WAL_SIZE_LIMIT};"
+                "PRAGMA wal_autocheckpoint = 0; PRAGMA journal_size_limit = {WAL_SIZE_LIMIT}; \
+                 PRAGMA audit.journal_size_limit = {WAL_SIZE_LIMIT};"
             ))
             .map_err(internal)?;
         let readers = std::thread::available_parallelism()
@@ -408,9 +469,21 @@ impl Backend for SqliteBackend {
                 "{path} already exists; backups never overwrite"
             )));
         }
+        let audit = audit_path(Path::new(path));
+        if audit.exists() {
+            return Err(internal(format!(
+                "{} already exists; backups never overwrite",
+                audit.display()
+            )));
+        }
+        // The two files are copied one after the other: the audit copy may hold a few events
+        // newer than the directory's copy, never fewer.
         let mut conn = self.writer.acquire().await;
         conn.commit_group().map_err(internal)?;
-        conn.execute("VACUUM INTO ?1", [path]).map_err(internal)?;
+        conn.execute("VACUUM main INTO ?1", [path])
+            .map_err(internal)?;
+        conn.execute("VACUUM audit INTO ?1", [audit.to_string_lossy()])
+            .map_err(internal)?;
         Ok(())
     }
 
@@ -445,12 +518,13 @@ impl Backend for SqliteBackend {
             Ok(())
         })();
         match result {
-            Ok(()) => conn.execute_batch("COMMIT").map_err(internal),
+            Ok(()) => conn.execute_batch("COMMIT").map_err(internal)?,
             Err(e) => {
                 let _ = conn.execute_batch("ROLLBACK");
-                Err(internal(e))
+                return Err(internal(e));
             }
         }
+        attach_audit(&conn).map_err(internal)
     }
 }
 
@@ -705,7 +779,7 @@ mod tests {
     /// from them), and the next events land above its watermark.
     #[tokio::test]
     async fn migration_3_indexes_the_existing_audit_events_by_target() {
-        use muster_domain::admin::model::{AuditEvent, AuditQuery};
+        use muster_domain::admin::model::AuditQuery;
         use muster_domain::admin::store::AdminStore;
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("old.db");
@@ -726,19 +800,7 @@ mod tests {
             .unwrap();
         }
         let store = super::SqliteStore::open(&path).await.unwrap();
-        store
-            .append_audit(&[AuditEvent {
-                tenant_id: Some(TenantId("t1".into())),
-                at: "2026-01-01T00:00:03.000Z".into(),
-                actor: "cli".into(),
-                operation: "scim.user.get".into(),
-                target: Some("u1".into()),
-                outcome: "success".into(),
-                status: 200,
-                ..AuditEvent::default()
-            }])
-            .await
-            .unwrap();
+        store.append_audit(&[audit_event("u1")]).await.unwrap();
         let found = store
             .query_audit(&AuditQuery {
                 tenant_id: Some(TenantId("t1".into())),
@@ -752,6 +814,119 @@ mod tests {
         assert_eq!(found.len(), 1501);
         assert_eq!(found[0].at, "2026-01-01T00:00:03.000Z");
         assert!(found.iter().all(|e| e.target.as_deref() == Some("u1")));
+    }
+
+    fn audit_event(target: &str) -> muster_domain::admin::model::AuditEvent {
+        muster_domain::admin::model::AuditEvent {
+            tenant_id: Some(TenantId("t1".into())),
+            at: "2026-01-01T00:00:03.000Z".into(),
+            actor: "cli".into(),
+            operation: "scim.users.get".into(),
+            target: Some(target.into()),
+            outcome: "success".into(),
+            status: 200,
+            ..Default::default()
+        }
+    }
+
+    /// A reader's page cache of the directory is emptied whenever the directory's file changed
+    /// since its last read. Audit appends, one batch every few milliseconds under load, go to
+    /// the audit file only, so they never change it.
+    #[tokio::test]
+    async fn audit_appends_leave_the_directory_file_unchanged() {
+        use muster_domain::admin::store::AdminStore;
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("t.db");
+        let store = super::SqliteStore::open(&path).await.unwrap();
+        assert!(super::audit_path(&path).exists());
+        let versions = || {
+            let reader = store.backend.readers[0].try_lock().unwrap();
+            let v = |schema: &str| {
+                reader
+                    .query_row(&format!("PRAGMA {schema}.data_version"), [], |r| {
+                        r.get::<_, i64>(0)
+                    })
+                    .unwrap()
+            };
+            (v("main"), v("audit"))
+        };
+        let (main, audit) = versions();
+        store.append_audit(&[audit_event("u1")]).await.unwrap();
+        let (main_after, audit_after) = versions();
+        assert_eq!(
+            main_after, main,
+            "an audit append changed the directory's file"
+        );
+        assert_ne!(audit_after, audit, "the append reached the audit file");
+        let tables: i64 = store.backend.readers[0]
+            .try_lock()
+            .unwrap()
+            .query_row(
+                "SELECT count(*) FROM main.sqlite_master WHERE name LIKE 'audit%'",
+                [],
+                |r| r.get(0),
+            )
+            .unwrap();
+        assert_eq!(tables, 0, "no audit table is left in the directory's file");
+    }
+
+    /// A store whose log was in the directory's file (before the audit file) has it moved on
+    /// open; when an earlier open copied it and stopped before dropping it (the two files commit
+    /// one after the other), the next open finishes the move without doubling any event.
+    #[tokio::test]
+    async fn an_interrupted_move_of_the_audit_log_finishes_on_the_next_open() {
+        use muster_domain::admin::model::AuditQuery;
+        use muster_domain::admin::store::AdminStore;
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("old.db");
+        {
+            let store = super::SqliteStore::open(&path).await.unwrap();
+            store.append_audit(&[audit_event("u1")]).await.unwrap();
+        }
+        // Put the log back into the directory's file, as a store made before the move had it,
+        // and leave the audit file's copy in place, as a move cut off between its steps does.
+        {
+            let c = rusqlite::Connection::open(&path).unwrap();
+            c.execute(
+                "ATTACH DATABASE ?1 AS audit",
+                [super::audit_path(&path).to_string_lossy()],
+            )
+            .unwrap();
+            c.execute_batch(
+                "CREATE TABLE main.audit_events AS SELECT * FROM audit.audit_events;
+                 CREATE TABLE main.audit_targets AS SELECT * FROM audit.audit_targets;
+                 CREATE TABLE main.audit_index AS SELECT * FROM audit.audit_index;
+                 INSERT INTO main.audit_events (seq, tenant_id, at, actor, operation, target, outcome, status)
+                   VALUES (100, 't1', '2026-01-01T00:00:04.000Z', 'cli', 'scim.users.get', 'u1', 'success', 200);",
+            )
+            .unwrap();
+        }
+        let store = super::SqliteStore::open(&path).await.unwrap();
+        let found = store
+            .query_audit(&AuditQuery {
+                tenant_id: Some(TenantId("t1".into())),
+                target: Some("u1".into()),
+                limit: 100,
+                ..AuditQuery::default()
+            })
+            .await
+            .unwrap();
+        let ats: Vec<&str> = found.iter().map(|e| e.at.as_str()).collect();
+        assert_eq!(
+            ats,
+            ["2026-01-01T00:00:04.000Z", "2026-01-01T00:00:03.000Z"],
+            "each event once, the one only in the old place too"
+        );
+        let left: i64 = store.backend.readers[0]
+            .try_lock()
+            .unwrap()
+            .query_row(
+                "SELECT count(*) FROM main.sqlite_master WHERE name LIKE 'audit%'",
+                [],
+                |r| r.get(0),
+            )
+            .unwrap();
+        assert_eq!(left, 0);
     }
 
     #[tokio::test]

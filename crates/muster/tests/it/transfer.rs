@@ -116,4 +116,22 @@ async fn backup_writes_a_consistent_copy_while_serving() {
         String::from_utf8_lossy(&out.stdout).contains("acme"),
         "the copy opens and holds the data"
     );
+    // The audit log is in its own file: the backup copies it beside the directory's copy.
+    let out = Command::new(bin)
+        .args([
+            "--database-url",
+            &format!("sqlite://{}", copy.display()),
+            "audit",
+            "--tenant",
+            "acme",
+            "--json",
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        dir.path().join("copy.audit.db").exists()
+            && String::from_utf8_lossy(&out.stdout).contains("tenant.create"),
+        "the copy holds the audit log: {}",
+        String::from_utf8_lossy(&out.stdout)
+    );
 }
