@@ -829,6 +829,19 @@ mod tests {
         }
     }
 
+    /// Tables of the audit log still in the directory's file.
+    fn audit_tables_in_main(store: &super::SqliteStore) -> i64 {
+        store.backend.readers[0]
+            .try_lock()
+            .unwrap()
+            .query_row(
+                "SELECT count(*) FROM main.sqlite_master WHERE name LIKE 'audit%'",
+                [],
+                |r| r.get(0),
+            )
+            .unwrap()
+    }
+
     /// A reader's page cache of the directory is emptied whenever the directory's file changed
     /// since its last read. Audit appends, one batch every few milliseconds under load, go to
     /// the audit file only, so they never change it.
@@ -858,15 +871,7 @@ mod tests {
             "an audit append changed the directory's file"
         );
         assert_ne!(audit_after, audit, "the append reached the audit file");
-        let tables: i64 = store.backend.readers[0]
-            .try_lock()
-            .unwrap()
-            .query_row(
-                "SELECT count(*) FROM main.sqlite_master WHERE name LIKE 'audit%'",
-                [],
-                |r| r.get(0),
-            )
-            .unwrap();
+        let tables = audit_tables_in_main(&store);
         assert_eq!(tables, 0, "no audit table is left in the directory's file");
     }
 
@@ -917,15 +922,7 @@ mod tests {
             ["2026-01-01T00:00:04.000Z", "2026-01-01T00:00:03.000Z"],
             "each event once, the one only in the old place too"
         );
-        let left: i64 = store.backend.readers[0]
-            .try_lock()
-            .unwrap()
-            .query_row(
-                "SELECT count(*) FROM main.sqlite_master WHERE name LIKE 'audit%'",
-                [],
-                |r| r.get(0),
-            )
-            .unwrap();
+        let left = audit_tables_in_main(&store);
         assert_eq!(left, 0);
     }
 
