@@ -164,41 +164,47 @@ pub fn audit_path(path: &Path) -> PathBuf {
 /// The audit file's page cache on the writer: appends touch only the newest pages.
 const AUDIT_CACHE_KIB: u32 = 2_000;
 
+/// Runs `work` in a `BEGIN IMMEDIATE` transaction: committed when it succeeds, rolled back when
+/// it or the commit fails.
+fn immediate<T>(
+    conn: &Connection,
+    work: impl FnOnce() -> rusqlite::Result<T>,
+) -> rusqlite::Result<T> {
+    conn.execute_batch("BEGIN IMMEDIATE")?;
+    let done = work().and_then(|v| conn.execute_batch("COMMIT").map(|()| v));
+    if done.is_err() {
+        let _ = conn.execute_batch("ROLLBACK");
+    }
+    done
+}
+
 /// Creates the audit file's tables, and moves the log of a store made before it had one: copied
 /// in one transaction (which writes only the audit file), then dropped from the directory's
 /// file in a second, so a crash between them loses nothing and the next open finishes the move.
-fn attach_audit(conn: &Connection) -> rusqlite::Result<()> {
-    let in_main = |c: &Connection| {
-        c.query_row(
-            "SELECT count(*) FROM main.sqlite_master WHERE name = 'audit_events'",
-            [],
-            |r| r.get::<_, i64>(0),
-        )
-        .map(|n| n > 0)
-    };
-    conn.execute_batch("BEGIN IMMEDIATE")?;
-    let copied = (|| {
+fn prepare_audit_file(conn: &Connection) -> rusqlite::Result<()> {
+    let moving = immediate(conn, || {
         conn.execute_batch(include_str!("../../migrations/sqlite/audit_file.sql"))?;
-        if in_main(conn)? {
+        let moving = conn.query_row(
+            "SELECT count(*) > 0 FROM main.sqlite_master WHERE name = 'audit_events'",
+            [],
+            |r| r.get::<_, bool>(0),
+        )?;
+        if moving {
             conn.execute_batch(
                 "INSERT OR IGNORE INTO audit.audit_events SELECT * FROM main.audit_events ORDER BY seq;
                  INSERT OR IGNORE INTO audit.audit_targets SELECT * FROM main.audit_targets ORDER BY 1, 2, 3;
                  INSERT OR REPLACE INTO audit.audit_index SELECT * FROM main.audit_index;",
             )?;
         }
-        conn.execute_batch("COMMIT")
-    })();
-    if copied.is_err() {
-        let _ = conn.execute_batch("ROLLBACK");
-        return copied;
-    }
-    if in_main(conn)? {
-        conn.execute_batch(
-            "BEGIN IMMEDIATE; DROP TABLE main.audit_events; DROP TABLE main.audit_targets; \
-             DROP TABLE main.audit_index; COMMIT;",
-        )
-        .inspect_err(|_| {
-            let _ = conn.execute_batch("ROLLBACK");
+        Ok(moving)
+    })?;
+    if moving {
+        // IF EXISTS: another process (the CLI beside the server) may have finished the move.
+        immediate(conn, || {
+            conn.execute_batch(
+                "DROP TABLE IF EXISTS main.audit_events; DROP TABLE IF EXISTS main.audit_targets; \
+                 DROP TABLE IF EXISTS main.audit_index;",
+            )
         })?;
     }
     Ok(())
@@ -464,17 +470,14 @@ impl Backend for SqliteBackend {
 
     /// `VACUUM INTO`: an online, transactionally consistent copy (readers go on).
     async fn backup(&self, path: &str) -> StoreResult<()> {
-        if Path::new(path).exists() {
-            return Err(internal(format!(
-                "{path} already exists; backups never overwrite"
-            )));
-        }
         let audit = audit_path(Path::new(path));
-        if audit.exists() {
-            return Err(internal(format!(
-                "{} already exists; backups never overwrite",
-                audit.display()
-            )));
+        for file in [Path::new(path), &audit] {
+            if file.exists() {
+                return Err(internal(format!(
+                    "{} already exists; backups never overwrite",
+                    file.display()
+                )));
+            }
         }
         // The two files are copied one after the other: the audit copy may hold a few events
         // newer than the directory's copy, never fewer.
@@ -499,8 +502,7 @@ impl Backend for SqliteBackend {
     async fn migrate(&self, migrations: &[Migration]) -> StoreResult<()> {
         let mut conn = self.writer.acquire().await;
         conn.commit_group().map_err(internal)?;
-        conn.execute_batch("BEGIN IMMEDIATE").map_err(internal)?;
-        let result = (|| -> rusqlite::Result<()> {
+        immediate(&conn, || {
             conn.execute_batch(
                 "CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied TEXT NOT NULL)",
             )?;
@@ -516,15 +518,10 @@ impl Backend for SqliteBackend {
                 )?;
             }
             Ok(())
-        })();
-        match result {
-            Ok(()) => conn.execute_batch("COMMIT").map_err(internal)?,
-            Err(e) => {
-                let _ = conn.execute_batch("ROLLBACK");
-                return Err(internal(e));
-            }
-        }
-        attach_audit(&conn).map_err(internal)
+        })
+        .map_err(internal)?;
+        // Not a numbered migration: it also repairs a restored backup missing its audit file.
+        prepare_audit_file(&conn).map_err(internal)
     }
 }
 
