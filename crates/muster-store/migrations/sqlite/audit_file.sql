@@ -1,6 +1,6 @@
 -- The audit log's own database file, attached to every connection as `audit` (see
--- sqlite/mod.rs, `prepare_audit_file`). Every SCIM request, reads too, appends an audit event, and in
--- WAL mode SQLite empties a reader's whole page cache whenever the file it reads has changed
+-- sqlite/mod.rs, `prepare_audit_file`). Every SCIM request, reads too, appends an audit event,
+-- and in WAL mode SQLite empties a reader's whole page cache whenever the file it reads has changed
 -- since its last read: with the log in the directory's file, a batch of events every 25 ms kept
 -- each reader's cache cold. Unqualified names resolve to the attached file (the tables are not
 -- in `main`), so no query names the schema.

@@ -103,31 +103,21 @@ async fn backup_writes_a_consistent_copy_while_serving() {
         !ok && err.contains("already exists"),
         "never overwrites: {err}"
     );
-    let out = Command::new(bin)
-        .args([
-            "--database-url",
-            &format!("sqlite://{}", copy.display()),
-            "tenant",
-            "list",
-        ])
-        .output()
-        .unwrap();
+    let on_copy = |args: &[&str]| {
+        Command::new(bin)
+            .arg("--database-url")
+            .arg(format!("sqlite://{}", copy.display()))
+            .args(args)
+            .output()
+            .unwrap()
+    };
+    let out = on_copy(&["tenant", "list"]);
     assert!(
         String::from_utf8_lossy(&out.stdout).contains("acme"),
         "the copy opens and holds the data"
     );
     // The audit log is in its own file: the backup copies it beside the directory's copy.
-    let out = Command::new(bin)
-        .args([
-            "--database-url",
-            &format!("sqlite://{}", copy.display()),
-            "audit",
-            "--tenant",
-            "acme",
-            "--json",
-        ])
-        .output()
-        .unwrap();
+    let out = on_copy(&["audit", "--tenant", "acme", "--json"]);
     assert!(
         dir.path().join("copy.audit.db").exists()
             && String::from_utf8_lossy(&out.stdout).contains("tenant.create"),
