@@ -11,7 +11,7 @@ use muster_domain::store::StoreResult;
 use muster_scim::schema::AttrType;
 use sqlx::pool::PoolConnection;
 use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
-use sqlx::{AssertSqlSafe, Postgres, Transaction};
+use sqlx::{AssertSqlSafe, Connection, Postgres, Transaction};
 use std::str::FromStr;
 use std::time::Duration;
 
@@ -82,6 +82,9 @@ fn pg_path(segments: &[String]) -> String {
     format!("{{{}}}", quoted.join(","))
 }
 
+/// A pooled connection idle this long is pinged before it is used.
+const PING_AFTER_IDLE: Duration = Duration::from_secs(1);
+
 pub struct PgBackend {
     pool: PgPool,
 }
@@ -131,6 +134,19 @@ impl SqlStore<PgBackend> {
         let pool = PgPoolOptions::new()
             .max_connections(max_connections)
             .acquire_timeout(Duration::from_secs(30))
+            // sqlx pings every connection it hands out by default: a round trip to the server
+            // per request, as costly there as the statement it precedes. Under load a pooled
+            // connection is idle for microseconds; one idle for a while (the database may have
+            // restarted meanwhile) is still checked.
+            .test_before_acquire(false)
+            .before_acquire(|conn, meta| {
+                Box::pin(async move {
+                    if meta.idle_for >= PING_AFTER_IDLE {
+                        conn.ping().await?;
+                    }
+                    Ok(true)
+                })
+            })
             .connect_with(opts)
             .await
             .map_err(internal)?;
@@ -149,6 +165,32 @@ fn check_schema_name(schema: &str) -> StoreResult<()> {
     Ok(())
 }
 
+/// Ends the sessions of the installation in `schema` (named after it, as
+/// [`SqlStore::connect_schema`] names them), as a database restart would; returns how many.
+pub async fn end_sessions(url: &str, schema: &str) -> StoreResult<u64> {
+    let opts = PgConnectOptions::from_str(url).map_err(internal)?;
+    let admin = PgPoolOptions::new()
+        .max_connections(1)
+        .connect_with(opts)
+        .await
+        .map_err(internal)?;
+    let ended = terminate_sessions(&admin, schema).await;
+    admin.close().await;
+    ended
+}
+
+async fn terminate_sessions(admin: &PgPool, schema: &str) -> StoreResult<u64> {
+    let ended = sqlx::query(
+        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity \
+         WHERE application_name = $1 AND pid <> pg_backend_pid()",
+    )
+    .bind(schema)
+    .execute(admin)
+    .await
+    .map_err(internal)?;
+    Ok(ended.rows_affected())
+}
+
 /// Drops a schema made by [`SqlStore::connect_schema`], with everything in it.
 pub async fn drop_schema(url: &str, schema: &str) -> StoreResult<()> {
     check_schema_name(schema)?;
@@ -160,14 +202,7 @@ pub async fn drop_schema(url: &str, schema: &str) -> StoreResult<()> {
         .map_err(internal)?;
     // A session of this installation left inside a transaction (its process or runtime went
     // away mid-write) would hold locks that DROP SCHEMA waits for forever.
-    sqlx::query(
-        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity \
-         WHERE application_name = $1 AND pid <> pg_backend_pid()",
-    )
-    .bind(schema)
-    .execute(&admin)
-    .await
-    .map_err(internal)?;
+    terminate_sessions(&admin, schema).await?;
     sqlx::raw_sql(AssertSqlSafe(format!(
         "DROP SCHEMA IF EXISTS \"{schema}\" CASCADE"
     )))

@@ -20,6 +20,15 @@ impl PgSchema {
     }
 }
 
+impl PgSchema {
+    /// Ends this installation's database sessions (what a restart of PostgreSQL does to them).
+    pub async fn end_sessions(&self) -> u64 {
+        muster_store::postgres::end_sessions(&self.url, &self.name)
+            .await
+            .unwrap_or_else(|e| panic!("end sessions: {e}"))
+    }
+}
+
 impl Drop for PgSchema {
     fn drop(&mut self) {
         let (url, name) = (self.url.clone(), self.name.clone());

@@ -29,12 +29,13 @@ struct Cluster {
     nodes: Vec<Node>,
     token: String,
     client: reqwest::Client,
-    _schema: crate::backend::PgSchema,
+    schema: crate::backend::PgSchema,
 }
 
 fn url_with_schema(url: &str, schema: &str) -> String {
     let sep = if url.contains('?') { '&' } else { '?' };
-    format!("{url}{sep}options=-c%20search_path%3D{schema}")
+    // Named after the schema, like `connect_schema`'s sessions, so they can be found.
+    format!("{url}{sep}options=-c%20search_path%3D{schema}&application_name={schema}")
 }
 
 fn start_node(db_url: &str) -> Node {
@@ -99,7 +100,7 @@ impl Cluster {
             nodes,
             token: g.secret,
             client: reqwest::Client::new(),
-            _schema: schema,
+            schema,
         })
     }
 
@@ -331,4 +332,34 @@ async fn a_node_killed_mid_request_leaves_no_half_applied_patch() {
         Ok(StatusCode::NO_CONTENT) => assert_eq!(n, 1000),
         _ => assert!(n == 0 || n == 1000, "half-applied: {n} members"),
     }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn sessions_the_database_ended_while_idle_are_replaced_unseen() {
+    let Some(c) = Cluster::start(1).await else {
+        return;
+    };
+    let r = c.send(0, Method::GET, "/Users", None, &[]).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    // The request's audit event is written by then: every session of the node is idle.
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    // What a database restart or an idle-session timeout does to the node's pooled sessions.
+    let ended = c.schema.end_sessions().await;
+    assert!(ended > 0, "the node held no session");
+    // A session idle this long is checked before it is handed out (pings are skipped under load).
+    tokio::time::sleep(Duration::from_millis(1200)).await;
+    for _ in 0..3 {
+        let r = c.send(0, Method::GET, "/Users", None, &[]).await;
+        assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    }
+    let r = c
+        .send(
+            0,
+            Method::POST,
+            "/Users",
+            Some(user_body("after@x.com")),
+            &[],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
 }
