@@ -150,6 +150,10 @@ impl Scim {
                 None,
                 "the store is busy with conflicting changes; retry",
             ),
+            StoreError::Unavailable(msg) => {
+                tracing::warn!(error = %msg, "database unavailable");
+                ScimError::new(503, None, "the database is unavailable; retry")
+            }
             StoreError::Internal(msg) => {
                 tracing::error!(error = %msg, "store failure");
                 ScimError::internal()

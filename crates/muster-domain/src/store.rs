@@ -26,6 +26,9 @@ pub enum StoreError {
     /// running it again is safe.
     #[error("serialization conflict; retry")]
     Busy,
+    /// The database is out of reach or ended the session (restart, network fault).
+    #[error("database unavailable: {0}")]
+    Unavailable(String),
     #[error("store: {0}")]
     Internal(String),
 }

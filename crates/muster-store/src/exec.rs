@@ -79,6 +79,9 @@ pub enum ExecError {
     Unique,
     /// A serialization failure or deadlock: the transaction may simply run again.
     Retry,
+    /// The database could not be reached, or ended the session (a restart, a network fault):
+    /// nothing was decided, but running the statement again here is not known to be safe.
+    Unavailable(String),
     Other(String),
 }
 
@@ -87,6 +90,7 @@ impl From<ExecError> for StoreError {
         match e {
             ExecError::Unique => StoreError::Internal("unexpected unique violation".into()),
             ExecError::Retry => StoreError::Busy,
+            ExecError::Unavailable(m) => StoreError::Unavailable(m),
             ExecError::Other(m) => StoreError::Internal(m),
         }
     }
@@ -155,8 +159,29 @@ pub fn exec_error(e: sqlx::Error) -> ExecError {
         sqlx::Error::Database(d) if matches!(d.code().as_deref(), Some("40001" | "40P01")) => {
             ExecError::Retry
         }
+        _ if lost_database(&e) => ExecError::Unavailable(e.to_string()),
         _ => ExecError::Other(e.to_string()),
     }
+}
+
+/// Whether the error says the database is out of reach (its socket, the pool, SQLSTATE class 08
+/// "connection exception" or 57P0x "operator intervention": shutdown, restart, session ended).
+fn lost_database(e: &sqlx::Error) -> bool {
+    match e {
+        sqlx::Error::Io(_)
+        | sqlx::Error::PoolTimedOut
+        | sqlx::Error::PoolClosed
+        | sqlx::Error::WorkerCrashed => true,
+        sqlx::Error::Database(d) => d
+            .code()
+            .is_some_and(|c| c.starts_with("08") || c.starts_with("57P0")),
+        _ => false,
+    }
+}
+
+/// A sqlx error outside a statement (acquiring a connection, beginning, committing).
+pub(crate) fn pool_error(e: sqlx::Error) -> StoreError {
+    exec_error(e).into()
 }
 
 /// Binds a [`crate::sql::Sql`]'s values to a sqlx query, in order.

@@ -2,7 +2,7 @@
 //! on one database. Writes lock the row they change (`SELECT … FOR UPDATE`), so concurrent
 //! PATCHes from different nodes serialise per resource; migrations serialise on a lock row.
 
-use crate::exec::{Backend, Conn, ExecResult, exec_error, internal};
+use crate::exec::{Backend, Conn, ExecResult, exec_error, internal, pool_error};
 use crate::migrate::Migration;
 use crate::sql::{Dialect, Sql};
 use crate::store::{SqlStore, now};
@@ -234,11 +234,13 @@ impl Backend for PgBackend {
     type D = PgDialect;
 
     async fn read(&self) -> StoreResult<Box<dyn Conn<PgDialect>>> {
-        Ok(Box::new(Read(self.pool.acquire().await.map_err(internal)?)))
+        Ok(Box::new(Read(
+            self.pool.acquire().await.map_err(pool_error)?,
+        )))
     }
 
     async fn write(&self) -> StoreResult<Box<dyn Conn<PgDialect>>> {
-        Ok(Box::new(Tx(self.pool.begin().await.map_err(internal)?)))
+        Ok(Box::new(Tx(self.pool.begin().await.map_err(pool_error)?)))
     }
 
     async fn backup(&self, _path: &str) -> StoreResult<()> {

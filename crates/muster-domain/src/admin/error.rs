@@ -65,6 +65,10 @@ impl From<StoreError> for AdminError {
             }
             StoreError::Scim(e) => e.into(),
             StoreError::Busy => AdminError::new(503, "busy", "the store is busy; retry"),
+            StoreError::Unavailable(msg) => {
+                tracing::warn!(error = %msg, "database unavailable");
+                AdminError::new(503, "unavailable", "the database is unavailable; retry")
+            }
             StoreError::Internal(msg) => {
                 tracing::error!(error = %msg, "store failure");
                 AdminError::internal()
