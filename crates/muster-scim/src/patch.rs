@@ -449,12 +449,12 @@ impl Engine<'_> {
                 Some(ids) => MemberChange::Remove(ids),
                 None => MemberChange::RemoveMatching(f.clone()),
             };
-            self.members.push(removal);
+            self.push_members(removal);
             if op != Op::Remove {
                 // `replace members[value eq "x"]` with a value: the matching members give way to it.
                 let add = members_of(value)?;
                 if !add.is_empty() {
-                    self.members.push(MemberChange::Add(add));
+                    self.push_members(MemberChange::Add(add));
                 }
             }
             return Ok(());
@@ -484,8 +484,19 @@ impl Engine<'_> {
                 }
             }
         };
-        self.members.push(change);
+        self.push_members(change);
         Ok(())
+    }
+
+    /// Records a member change, folded into the previous one when both add or both remove by
+    /// id: the outcome is the same, and a PATCH of 100 `remove members[value eq …]` operations
+    /// (Okta's and Entra's shape) becomes one statement instead of 100.
+    fn push_members(&mut self, change: MemberChange) {
+        match (self.members.last_mut(), change) {
+            (Some(MemberChange::Remove(ids)), MemberChange::Remove(more)) => ids.extend(more),
+            (Some(MemberChange::Add(members)), MemberChange::Add(more)) => members.extend(more),
+            (_, change) => self.members.push(change),
+        }
     }
 }
 

@@ -283,9 +283,8 @@ fn member_changes_in_every_client_shape() {
         p.members,
         vec![
             MemberChange::Add(vec![json!({"value": "u1"}), json!({"value": "u2"})]),
-            MemberChange::Remove(vec!["u1".into()]),
-            MemberChange::Remove(vec!["u2".into()]),
-            MemberChange::Remove(vec!["u3".into(), "u4".into()]),
+            // Three removals by id in a row are one.
+            MemberChange::Remove(vec!["u1".into(), "u2".into(), "u3".into(), "u4".into()]),
             MemberChange::RemoveMatching(
                 Filter::parse("display eq \"Bob\"").unwrap_or_else(|e| panic!("{e}"))
             ),
@@ -304,6 +303,38 @@ fn member_changes_in_every_client_shape() {
     );
     let e = group_changes(json!([{"op": "replace", "path": "displayName", "value": null}]));
     assert!(e.is_err(), "displayName is required");
+}
+
+#[test]
+fn consecutive_member_changes_of_one_kind_fold_and_keep_their_order() {
+    let removes: Vec<Value> = (0..100)
+        .map(|i| json!({"op": "remove", "path": format!("members[value eq \"u{i}\"]")}))
+        .collect();
+    let p = group_changes(Value::Array(removes)).unwrap_or_else(|e| panic!("{e}"));
+    let ids: Vec<String> = (0..100).map(|i| format!("u{i}")).collect();
+    assert_eq!(p.members, vec![MemberChange::Remove(ids)]);
+    // An add between removals keeps them apart: the order of adds and removes decides.
+    let p = group_changes(json!([
+        {"op": "add", "path": "members", "value": [{"value": "u1"}]},
+        {"op": "add", "path": "members", "value": [{"value": "u2"}]},
+        {"op": "remove", "path": "members[value eq \"u1\"]"},
+        {"op": "add", "path": "members", "value": [{"value": "u1"}]},
+        {"op": "remove", "path": "members[display eq \"x\"]"},
+        {"op": "remove", "path": "members[value eq \"u3\"]"}
+    ]))
+    .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(
+        p.members,
+        vec![
+            MemberChange::Add(vec![json!({"value": "u1"}), json!({"value": "u2"})]),
+            MemberChange::Remove(vec!["u1".into()]),
+            MemberChange::Add(vec![json!({"value": "u1"})]),
+            MemberChange::RemoveMatching(
+                Filter::parse("display eq \"x\"").unwrap_or_else(|e| panic!("{e}"))
+            ),
+            MemberChange::Remove(vec!["u3".into()]),
+        ]
+    );
 }
 
 #[test]

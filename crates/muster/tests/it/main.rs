@@ -25,6 +25,7 @@ mod listing;
 mod openapi;
 mod ops;
 mod patch;
+mod planner_statistics;
 mod projection;
 mod replay;
 mod rules;

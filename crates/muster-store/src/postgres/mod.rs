@@ -13,7 +13,10 @@ use sqlx::pool::PoolConnection;
 use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
 use sqlx::{AssertSqlSafe, Connection, Postgres, Transaction};
 use std::str::FromStr;
+use std::sync::Arc;
 use std::time::Duration;
+
+pub mod statistics;
 
 pub struct PgDialect;
 
@@ -53,22 +56,22 @@ impl Dialect for PgDialect {
         Migration {
             version: 1,
             name: "init",
-            sql: include_str!("../migrations/postgres/0001_init.sql"),
+            sql: include_str!("../../migrations/postgres/0001_init.sql"),
         },
         Migration {
             version: 2,
             name: "admin",
-            sql: include_str!("../migrations/postgres/0002_admin.sql"),
+            sql: include_str!("../../migrations/postgres/0002_admin.sql"),
         },
         Migration {
             version: 3,
             name: "audit_targets",
-            sql: include_str!("../migrations/postgres/0003_audit_targets.sql"),
+            sql: include_str!("../../migrations/postgres/0003_audit_targets.sql"),
         },
         Migration {
             version: 4,
             name: "members_in_order",
-            sql: include_str!("../migrations/postgres/0004_members_in_order.sql"),
+            sql: include_str!("../../migrations/postgres/0004_members_in_order.sql"),
         },
     ];
 }
@@ -86,7 +89,8 @@ fn pg_path(segments: &[String]) -> String {
 const PING_AFTER_IDLE: Duration = Duration::from_secs(1);
 
 pub struct PgBackend {
-    pool: PgPool,
+    /// Shared with the statistics keeper only weakly, so dropping the store closes the pool.
+    pool: Arc<PgPool>,
 }
 
 /// The store on PostgreSQL.
@@ -150,7 +154,17 @@ impl SqlStore<PgBackend> {
             .connect_with(opts)
             .await
             .map_err(internal)?;
+        let pool = Arc::new(pool);
+        statistics::keep_current(Arc::downgrade(&pool));
         SqlStore::init(PgBackend { pool }).await
+    }
+}
+
+impl SqlStore<PgBackend> {
+    /// Analyzes the tables whose statistics are stale now (see [`statistics`]); every node also
+    /// does this by itself every few seconds.
+    pub async fn analyze_stale(&self) -> StoreResult<Vec<String>> {
+        statistics::analyze_stale(&self.backend.pool).await
     }
 }
 
@@ -260,7 +274,7 @@ impl Backend for PgBackend {
                      INSERT INTO schema_lock (id) VALUES (1) ON CONFLICT DO NOTHING";
         let mut attempt = 0;
         loop {
-            match sqlx::raw_sql(setup).execute(&self.pool).await {
+            match sqlx::raw_sql(setup).execute(&*self.pool).await {
                 Ok(_) => break,
                 Err(_) if attempt < 5 => {
                     attempt += 1;
