@@ -116,6 +116,11 @@ pub trait Backend: Send + Sync + 'static {
     async fn read(&self) -> StoreResult<Box<dyn Conn<Self::D>>>;
     /// A transaction that holds the engine's write lock (SQLite) or takes row locks (`FOR UPDATE`).
     async fn write(&self) -> StoreResult<Box<dyn Conn<Self::D>>>;
+    /// Where a write of exactly one statement runs: that statement is atomic by itself, so an
+    /// engine may run it without an explicit transaction (on PostgreSQL, two round trips fewer).
+    async fn write_one(&self) -> StoreResult<Box<dyn Conn<Self::D>>> {
+        self.write().await
+    }
     /// A consistent copy of the database in a new file.
     async fn backup(&self, path: &str) -> StoreResult<()>;
     /// (name, open connections, idle connections) per pool.

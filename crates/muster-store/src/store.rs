@@ -147,6 +147,13 @@ impl<B: Backend> SqlStore<B> {
         self.backend.write().await
     }
 
+    /// Like [`Self::write_conn`], for a write of exactly one statement (see [`Backend::write_one`]).
+    pub(crate) async fn write_one_conn(&self) -> StoreResult<C<B>> {
+        self.writes
+            .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        self.backend.write_one().await
+    }
+
     fn remembered_count(&self, key: &str) -> Option<u64> {
         let c = *self.counts.lock().ok()?.get(key)?;
         let fresh = c.at.elapsed() < COUNT_MEMORY_TTL
@@ -879,11 +886,17 @@ impl<B: Backend> Store for SqlStore<B> {
         let id = new_id();
         let created = now();
         let sql = insert_sql::<B>(t, kind, &id, &new.data, &new.class, &created, &created, 1)?;
-        let mut conn = self.write_conn().await?;
+        let with_members = kind == ResourceKind::Group && !new.members.is_empty();
+        // A user (or an empty group) is one INSERT: it needs no transaction around it.
+        let mut conn = if with_members {
+            self.write_conn().await?
+        } else {
+            self.write_one_conn().await?
+        };
         conn.exec(&sql)
             .await
             .map_err(conflict_on(name_field(kind)))?;
-        if kind == ResourceKind::Group && !new.members.is_empty() {
+        if with_members {
             add_members::<B>(&mut conn, t, &id, &new.members).await?;
         }
         conn.commit().await?;

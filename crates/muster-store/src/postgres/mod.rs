@@ -257,6 +257,11 @@ impl Backend for PgBackend {
         Ok(Box::new(Tx(self.pool.begin().await.map_err(pool_error)?)))
     }
 
+    async fn write_one(&self) -> StoreResult<Box<dyn Conn<PgDialect>>> {
+        // Autocommit: the statement commits when it completes, without BEGIN and COMMIT.
+        self.read().await
+    }
+
     async fn backup(&self, _path: &str) -> StoreResult<()> {
         Err(internal(
             "back up PostgreSQL with pg_dump or its continuous archiving",
