@@ -1,9 +1,7 @@
 //! Listing: index and cursor pagination, sorting, empty results.
 
-use crate::support::{Resp, TestServer, USER_SCHEMA, enc, ids, strings};
-use muster_domain::model::NewResource;
+use crate::support::{Resp, TestServer, USER_SCHEMA, enc, ids, store_users, strings};
 use muster_domain::service::Limits;
-use muster_scim::schema::ResourceKind;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 use std::collections::HashSet;
@@ -161,22 +159,7 @@ async fn the_default_maximum_page_size_is_1000() {
         .await
         .unwrap_or_else(|e| panic!("{e}"))
         .unwrap_or_else(|| panic!("no tenant"));
-    for i in 0..1005 {
-        let mut data = serde_json::Map::new();
-        data.insert("userName".into(), json!(format!("bulk{i:04}@x.com")));
-        s.store
-            .create(
-                &tenant.id,
-                ResourceKind::User,
-                NewResource {
-                    data,
-                    members: Vec::new(),
-                    class: "scim".into(),
-                },
-            )
-            .await
-            .unwrap_or_else(|e| panic!("{e}"));
-    }
+    store_users(&*s.store, &tenant.id, "bulk", 1005).await;
     let r = s.get("/Users?count=5000&attributes=userName").await;
     assert_page(&r, 1005, 1, 1000);
     let r = s

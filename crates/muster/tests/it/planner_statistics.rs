@@ -2,10 +2,9 @@
 //! it is off): muster keeps them current itself. Runs when MUSTER_TEST_POSTGRES_URL is set.
 
 use crate::backend::{PgSchema, postgres_url};
-use muster_domain::model::{Mode, NewResource};
+use crate::support::store_users;
+use muster_domain::model::Mode;
 use muster_domain::store::Store;
-use muster_scim::schema::ResourceKind;
-use serde_json::json;
 use std::time::{Duration, Instant};
 
 #[tokio::test]
@@ -22,22 +21,7 @@ async fn tables_that_changed_a_lot_since_their_last_analysis_are_analyzed_once()
         .create_tenant("stats", Mode::Scim)
         .await
         .unwrap_or_else(|e| panic!("{e}"));
-    for i in 0..200 {
-        let mut data = serde_json::Map::new();
-        data.insert("userName".into(), json!(format!("u{i}@x.com")));
-        store
-            .create(
-                &t.id,
-                ResourceKind::User,
-                NewResource {
-                    data,
-                    members: Vec::new(),
-                    class: "scim".into(),
-                },
-            )
-            .await
-            .unwrap_or_else(|e| panic!("{e}"));
-    }
+    store_users(&store, &t.id, "u", 200).await;
     // Sessions report their row counts to the statistics views when they end (or when idle
     // for a while): end the writer's, and ask from another store.
     drop(store);
