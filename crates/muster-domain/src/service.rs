@@ -111,6 +111,27 @@ macro_rules! retrying {
     }};
 }
 
+/// A store error no resource explains: busy or unavailable (503, retry) or a failure (500,
+/// logged). The SCIM answer to a lookup outside any resource (a token) as much as to a write.
+pub fn store_failure(e: StoreError) -> ScimError {
+    match e {
+        StoreError::Scim(e) => e,
+        StoreError::Busy => ScimError::new(
+            503,
+            None,
+            "the store is busy with conflicting changes; retry",
+        ),
+        StoreError::Unavailable(msg) => {
+            tracing::warn!(error = %msg, "database unavailable");
+            ScimError::new(503, None, "the database is unavailable; retry")
+        }
+        other => {
+            tracing::error!(error = %other, "store failure");
+            ScimError::internal()
+        }
+    }
+}
+
 fn kind_name(kind: ResourceKind) -> &'static str {
     ResourceType::of(kind).name
 }
@@ -144,20 +165,7 @@ impl Scim {
                     "{field} \"{value}\" is already in use in this tenant (compared ignoring case)"
                 ))
             }
-            StoreError::Scim(e) => e,
-            StoreError::Busy => ScimError::new(
-                503,
-                None,
-                "the store is busy with conflicting changes; retry",
-            ),
-            StoreError::Unavailable(msg) => {
-                tracing::warn!(error = %msg, "database unavailable");
-                ScimError::new(503, None, "the database is unavailable; retry")
-            }
-            StoreError::Internal(msg) => {
-                tracing::error!(error = %msg, "store failure");
-                ScimError::internal()
-            }
+            e => store_failure(e),
         }
     }
 

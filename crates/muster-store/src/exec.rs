@@ -79,8 +79,10 @@ pub enum ExecError {
     Unique,
     /// A serialization failure or deadlock: the transaction may simply run again.
     Retry,
-    /// The database could not be reached, or ended the session (a restart, a network fault):
-    /// nothing was decided, but running the statement again here is not known to be safe.
+    /// The database could not be reached, or ended the session (a restart, a network fault).
+    /// Usually nothing was done; a session lost during a commit (or an autocommit statement)
+    /// may have committed, so this is not retried here: the client's retry finds out (a create
+    /// that had landed answers 409).
     Unavailable(String),
     Other(String),
 }
@@ -169,8 +171,9 @@ pub fn exec_error(e: sqlx::Error) -> ExecError {
     }
 }
 
-/// Whether the error says the database is out of reach (its socket, the pool, SQLSTATE class 08
-/// "connection exception" or 57P0x "operator intervention": shutdown, restart, session ended).
+/// Whether the error says the database is out of reach (its socket, no pooled session within
+/// the acquire timeout, SQLSTATE class 08 "connection exception" but for 08P01, a protocol
+/// violation, which is a bug; 57P0x "operator intervention": shutdown, restart, session ended).
 fn lost_database(e: &sqlx::Error) -> bool {
     match e {
         sqlx::Error::Io(_)
@@ -179,7 +182,7 @@ fn lost_database(e: &sqlx::Error) -> bool {
         | sqlx::Error::WorkerCrashed => true,
         sqlx::Error::Database(d) => d
             .code()
-            .is_some_and(|c| c.starts_with("08") || c.starts_with("57P0")),
+            .is_some_and(|c| (c.starts_with("08") && c != "08P01") || c.starts_with("57P0")),
         _ => false,
     }
 }

@@ -138,10 +138,11 @@ impl SqlStore<PgBackend> {
         let pool = PgPoolOptions::new()
             .max_connections(max_connections)
             .acquire_timeout(Duration::from_secs(30))
-            // sqlx pings every connection it hands out by default: a round trip to the server
-            // per request, as costly there as the statement it precedes. Under load a pooled
-            // connection is idle for microseconds; one idle for a while (the database may have
-            // restarted meanwhile) is still checked.
+            // By default sqlx pings every connection it hands out, besides the ping when one is
+            // given back (off the request's path): a round trip on every request's path, as
+            // costly to the server as the statement it precedes. Under load a pooled connection
+            // is idle for microseconds; one idle for a while (the database may have restarted
+            // meanwhile) is still checked.
             .test_before_acquire(false)
             .before_acquire(|conn, meta| {
                 Box::pin(async move {

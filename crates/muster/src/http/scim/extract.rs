@@ -65,10 +65,11 @@ impl FromRequestParts<AppState> for Caller {
         let found = match state.tokens.get(&hash) {
             Some(hit) => Some(hit),
             None => {
-                let found = state.store.token_by_hash(&hash).await.map_err(|e| {
-                    tracing::error!(error = %e, "token lookup failed");
-                    ApiError(ScimError::internal())
-                })?;
+                let found = state
+                    .store
+                    .token_by_hash(&hash)
+                    .await
+                    .map_err(|e| ApiError(muster_domain::service::store_failure(e)))?;
                 if let Some((token, tenant)) = &found {
                     state.tokens.put(hash, token, tenant);
                 }
