@@ -112,11 +112,7 @@ impl SqlStore<PgBackend> {
     ) -> StoreResult<PgStore> {
         check_schema_name(schema)?;
         let opts = PgConnectOptions::from_str(url).map_err(internal)?;
-        let admin = PgPoolOptions::new()
-            .max_connections(1)
-            .connect_with(opts.clone())
-            .await
-            .map_err(internal)?;
+        let admin = admin_pool(opts.clone()).await?;
         sqlx::raw_sql(AssertSqlSafe(format!(
             "CREATE SCHEMA IF NOT EXISTS \"{schema}\""
         )))
@@ -159,9 +155,7 @@ impl SqlStore<PgBackend> {
         statistics::keep_current(Arc::downgrade(&pool));
         SqlStore::init(PgBackend { pool }).await
     }
-}
 
-impl SqlStore<PgBackend> {
     /// Analyzes the tables whose statistics are stale now (see [`statistics`]); every node also
     /// does this by itself every few seconds.
     pub async fn analyze_stale(&self) -> StoreResult<Vec<String>> {
@@ -183,15 +177,19 @@ fn check_schema_name(schema: &str) -> StoreResult<()> {
 /// Ends the sessions of the installation in `schema` (named after it, as
 /// [`SqlStore::connect_schema`] names them), as a database restart would; returns how many.
 pub async fn end_sessions(url: &str, schema: &str) -> StoreResult<u64> {
-    let opts = PgConnectOptions::from_str(url).map_err(internal)?;
-    let admin = PgPoolOptions::new()
-        .max_connections(1)
-        .connect_with(opts)
-        .await
-        .map_err(internal)?;
+    let admin = admin_pool(PgConnectOptions::from_str(url).map_err(internal)?).await?;
     let ended = terminate_sessions(&admin, schema).await;
     admin.close().await;
     ended
+}
+
+/// One session for a one-off statement outside any installation (schemas, other sessions).
+async fn admin_pool(opts: PgConnectOptions) -> StoreResult<PgPool> {
+    PgPoolOptions::new()
+        .max_connections(1)
+        .connect_with(opts)
+        .await
+        .map_err(internal)
 }
 
 async fn terminate_sessions(admin: &PgPool, schema: &str) -> StoreResult<u64> {
@@ -209,12 +207,7 @@ async fn terminate_sessions(admin: &PgPool, schema: &str) -> StoreResult<u64> {
 /// Drops a schema made by [`SqlStore::connect_schema`], with everything in it.
 pub async fn drop_schema(url: &str, schema: &str) -> StoreResult<()> {
     check_schema_name(schema)?;
-    let opts = PgConnectOptions::from_str(url).map_err(internal)?;
-    let admin = PgPoolOptions::new()
-        .max_connections(1)
-        .connect_with(opts)
-        .await
-        .map_err(internal)?;
+    let admin = admin_pool(PgConnectOptions::from_str(url).map_err(internal)?).await?;
     // A session of this installation left inside a transaction (its process or runtime went
     // away mid-write) would hold locks that DROP SCHEMA waits for forever.
     terminate_sessions(&admin, schema).await?;

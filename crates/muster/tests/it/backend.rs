@@ -18,9 +18,7 @@ impl PgSchema {
     pub fn new(url: String, name: String) -> Self {
         PgSchema { url, name }
     }
-}
 
-impl PgSchema {
     /// Ends this installation's database sessions (what a restart of PostgreSQL does to them).
     pub async fn end_sessions(&self) -> u64 {
         muster_store::postgres::end_sessions(&self.url, &self.name)

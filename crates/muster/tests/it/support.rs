@@ -246,7 +246,6 @@ impl TestServer {
     }
 }
 
-/// A PatchOp body.
 /// Creates `n` users named `{prefix}{i:04}@x.com` straight in the store (faster than over HTTP).
 pub async fn store_users(store: &dyn Store, tenant: &TenantId, prefix: &str, n: usize) {
     for i in 0..n {
@@ -267,6 +266,7 @@ pub async fn store_users(store: &dyn Store, tenant: &TenantId, prefix: &str, n: 
     }
 }
 
+/// A PatchOp body.
 pub fn patch_op(ops: Value) -> Value {
     serde_json::json!({"schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"], "Operations": ops})
 }
