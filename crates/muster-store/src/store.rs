@@ -542,6 +542,7 @@ async fn remove_all<B: Backend>(conn: &mut C<B>, t: &TenantId, group: &str) -> S
     Ok(())
 }
 
+/// Removes the given members (ids that are not members are no-ops).
 async fn remove_members<B: Backend>(
     conn: &mut C<B>,
     t: &TenantId,
@@ -549,19 +550,44 @@ async fn remove_members<B: Backend>(
     ids: &[String],
 ) -> StoreResult<()> {
     for chunk in ids.chunks(CHUNK) {
-        let mut sql = S::<B>::new("DELETE FROM group_members WHERE tenant_id = ");
-        sql.text(t.0.clone())
-            .push(" AND group_id = ")
-            .text(group)
-            .push(" AND member_id IN ")
-            .text_list(chunk);
-        conn.exec(&sql).await?;
+        conn.exec(&delete_members::<B>(t, group, chunk)).await?;
     }
     Ok(())
 }
 
+/// The DELETE of the members `chunk` of `group`.
+///
+/// Each id probes the unique `(tenant_id, member_id, group_id)` index once, as in
+/// [`member_kinds`]: with `member_id IN (…)`, PostgreSQL planning from missing or stale
+/// statistics estimated the group at one row and read all of it through the group's index
+/// (4.5 ms at 1k members, growing with the group).
+pub(crate) fn delete_members<B: Backend>(t: &TenantId, group: &str, chunk: &[String]) -> S<B> {
+    let mut sql = S::<B>::new("WITH v(id) AS (VALUES ");
+    for (i, id) in chunk.iter().enumerate() {
+        if i > 0 {
+            sql.push(", ");
+        }
+        sql.push("(").text(id.clone()).push(")");
+    }
+    sql.push(") DELETE FROM group_members WHERE seq")
+        .push(B::D::IN_ROWS_OPEN)
+        .push("SELECT (SELECT m.seq FROM group_members m WHERE m.tenant_id = ")
+        .text(t.0.clone())
+        .push(" AND m.member_id = v.id AND m.group_id = ")
+        .text(group)
+        .push(") FROM v")
+        .push(B::D::IN_ROWS_CLOSE);
+    sql
+}
+
 /// Adds members after checking every id is a user or group of this tenant (product rule 12):
 /// an unknown id fails the whole request and names the id.
+///
+/// One statement both checks and inserts, in the order given: it inserts only ids it finds, so
+/// when it inserts them all (the usual case) nothing else runs. When it inserts fewer, some were
+/// members already or are unknown; only then does a second query tell which, and an unknown id
+/// fails the request, whose transaction then writes nothing. On PostgreSQL this saves a round
+/// trip per PATCH.
 async fn add_members<B: Backend>(
     conn: &mut C<B>,
     t: &TenantId,
@@ -581,49 +607,86 @@ async fn add_members<B: Backend>(
         ))));
     }
     for chunk in unique.chunks(CHUNK) {
-        let mut sql = S::<B>::new("SELECT id, CAST(0 AS BIGINT) FROM users WHERE tenant_id = ");
-        sql.text(t.0.clone()).push(" AND id IN ").text_list(chunk);
-        // Only groups SCIM sees can be nested; system and product groups are not visible.
-        sql.push(" UNION ALL SELECT id, CAST(1 AS BIGINT) FROM groups WHERE tenant_id = ")
-            .text(t.0.clone())
-            .push(" AND class IN (")
-            .text(class::SCIM)
-            .push(", ")
-            .text(class::CUSTOM)
-            .push(") AND id IN ")
-            .text_list(chunk);
-        let mut found: HashMap<String, i64> = HashMap::with_capacity(chunk.len());
-        for mut row in conn.rows(&sql, &[Ty::Text, Ty::Int]).await? {
-            let kind = row.int(1)?;
-            found.insert(row.text(0)?, kind);
-        }
-        if let Some(missing) = chunk.iter().find(|id| !found.contains_key(*id)) {
+        let inserted = conn
+            .exec(&insert_found_members::<B>(t, group, chunk))
+            .await?;
+        if inserted < chunk.len() as u64
+            && let Some(missing) = first_unknown_member::<B>(conn, t, chunk).await?
+        {
             return Err(StoreError::Scim(ScimError::invalid_value(format!(
                 "member \"{missing}\" is not a user or group of this tenant; nothing was changed"
             ))));
         }
-        let mut insert = S::<B>::new(
-            "INSERT INTO group_members (tenant_id, group_id, member_id, member_kind) VALUES ",
-        );
-        for (i, id) in chunk.iter().enumerate() {
-            if i > 0 {
-                insert.push(", ");
-            }
-            insert
-                .push("(")
-                .text(t.0.clone())
-                .push(", ")
-                .text(group)
-                .push(", ")
-                .text(id.clone())
-                .push(", ");
-            insert.int(found.get(id).copied().unwrap_or(0));
-            insert.push(")");
-        }
-        insert.push(" ON CONFLICT DO NOTHING");
-        conn.exec(&insert).await?;
     }
     Ok(())
+}
+
+/// `WITH v(id, ord) AS (…), k(id, ord, kind) AS (…)`: each id of `chunk` with its place in it and
+/// its member kind, 0 for a user, 1 for a group SCIM sees (system and product groups cannot be
+/// nested), NULL for neither.
+///
+/// Each id probes the unique `(tenant_id, id)` index once, in a subquery of its own. Given the
+/// ids as one `IN (…)` list, PostgreSQL planning from missing or stale statistics (a tenant that
+/// just grew) read every user of the tenant through another index and hashed them: 6 ms instead
+/// of 0.3 for 100 ids among 12k users, growing with the tenant. No statistics make a probe of a
+/// unique key by its whole key look dearer than a scan.
+fn member_kinds<B: Backend>(t: &TenantId, chunk: &[String]) -> S<B> {
+    let mut sql = S::<B>::new("WITH v(id, ord) AS (VALUES ");
+    for (i, id) in chunk.iter().enumerate() {
+        if i > 0 {
+            sql.push(", ");
+        }
+        sql.push("(").text(id.clone()).push(&format!(", {i})"));
+    }
+    // Scalar subqueries, not EXISTS: PostgreSQL may run an EXISTS as one hashed scan of the
+    // whole table instead of a probe per id, and chooses so from those same statistics.
+    // MATERIALIZED: the kind is read and filtered on, and would otherwise be probed twice.
+    sql.push("), k(id, ord, kind) AS MATERIALIZED (SELECT v.id, v.ord, COALESCE((SELECT 0 FROM users u WHERE u.tenant_id = ")
+        .text(t.0.clone())
+        .push(" AND u.id = v.id), (SELECT 1 FROM groups g WHERE g.tenant_id = ")
+        .text(t.0.clone())
+        .push(" AND g.id = v.id AND g.class IN (")
+        .text(class::SCIM)
+        .push(", ")
+        .text(class::CUSTOM)
+        .push("))) FROM v) ");
+    sql
+}
+
+/// The INSERT of the ids among `chunk` that are users or visible groups of the tenant, in the
+/// order of `chunk` (members are listed in the order they were added); members already there
+/// are skipped.
+pub(crate) fn insert_found_members<B: Backend>(
+    t: &TenantId,
+    group: &str,
+    chunk: &[String],
+) -> S<B> {
+    let mut sql = member_kinds::<B>(t, chunk);
+    sql.push("INSERT INTO group_members (tenant_id, group_id, member_id, member_kind) SELECT ")
+        .text(t.0.clone())
+        .push(", ")
+        .text(group)
+        // SQLite reads an ON after a SELECT's FROM as a join's unless a WHERE comes between.
+        .push(", id, kind FROM k WHERE kind IS NOT NULL ORDER BY ord ON CONFLICT DO NOTHING");
+    sql
+}
+
+/// The first id of `chunk` that is neither a user nor a visible group of the tenant.
+async fn first_unknown_member<B: Backend>(
+    conn: &mut C<B>,
+    t: &TenantId,
+    chunk: &[String],
+) -> StoreResult<Option<String>> {
+    let mut rows = conn
+        .rows(&first_unknown_sql::<B>(t, chunk), &[Ty::Text])
+        .await?;
+    rows.pop().map(|mut r| r.text(0)).transpose()
+}
+
+pub(crate) fn first_unknown_sql<B: Backend>(t: &TenantId, chunk: &[String]) -> S<B> {
+    let mut sql = member_kinds::<B>(t, chunk);
+    sql.push("SELECT id FROM k WHERE kind IS NULL ORDER BY ord LIMIT 1");
+    sql
 }
 
 /// The INSERT of a resource with its promoted columns (new, or restored by an import).

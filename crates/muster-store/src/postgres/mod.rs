@@ -16,6 +16,8 @@ use std::str::FromStr;
 use std::sync::Arc;
 use std::time::Duration;
 
+#[cfg(test)]
+mod plan_tests;
 pub mod statistics;
 
 pub struct PgDialect;
@@ -45,6 +47,8 @@ impl Dialect for PgDialect {
         format!(", {n})")
     }
     const FOR_UPDATE: &'static str = " FOR UPDATE";
+    const IN_ROWS_OPEN: &'static str = " = ANY(ARRAY(";
+    const IN_ROWS_CLOSE: &'static str = "))";
     /// One lock for every node's audit appends (the key is arbitrary, fixed): an identity value
     /// is taken at insert, so without it a batch could commit below one already indexed.
     const AUDIT_APPEND_LOCK: &'static str = "SELECT pg_advisory_xact_lock(7318349394477056)";

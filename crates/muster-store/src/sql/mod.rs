@@ -49,6 +49,11 @@ pub trait Dialect {
     /// the order they commit (empty where there is only one writer): the index by target may
     /// then trust every number up to the highest it sees.
     const AUDIT_APPEND_LOCK: &'static str;
+    /// ` IN (` and `)` around a subquery of keys, written so each key is looked up by itself:
+    /// PostgreSQL joins `IN (subquery)` to a scan of the whole table when it judges the table
+    /// small, `= ANY(ARRAY(subquery))` probes the index once per key.
+    const IN_ROWS_OPEN: &'static str;
+    const IN_ROWS_CLOSE: &'static str;
     /// This engine's schema migrations, in order.
     const MIGRATIONS: &'static [crate::migrate::Migration];
 }

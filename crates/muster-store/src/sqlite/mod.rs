@@ -47,6 +47,8 @@ impl Dialect for SqliteDialect {
         format!(", -{n})")
     }
     const FOR_UPDATE: &'static str = "";
+    const IN_ROWS_OPEN: &'static str = " IN (";
+    const IN_ROWS_CLOSE: &'static str = ")";
     const AUDIT_APPEND_LOCK: &'static str = "";
     const JSON_CAST: &'static str = "";
     fn pair_array(a: &str, b: &str, order: &str) -> String {

@@ -171,8 +171,37 @@ async fn an_unknown_member_id_is_400_naming_it_and_nothing_is_applied() {
         .await;
     r.assert_error(400, Some("invalidValue"));
     assert!(r.text.contains(ghost), "{}", r.text);
+    // With a member already there, the unknown id is still found and named.
+    let r = s
+        .patch(
+            &format!("/Groups/{g}"),
+            patch_op(json!([
+                {"op": "add", "path": "members", "value": [{"value": ann}, {"value": ghost}]}
+            ])),
+        )
+        .await;
+    r.assert_error(400, Some("invalidValue"));
+    assert!(r.text.contains(ghost), "{}", r.text);
     let after = s.get_ok(&format!("/Groups/{g}")).await;
     assert_eq!(after, before);
+    // Adding members who are already there, with a new one between them: no error, each once,
+    // the new one after the old.
+    let r = s
+        .patch(
+            &format!("/Groups/{g}"),
+            patch_op(json!([
+                {"op": "add", "path": "members", "value": [{"value": ann}, {"value": bob}, {"value": ann}]}
+            ])),
+        )
+        .await;
+    assert!(r.status.is_success(), "{}", r.text);
+    let members: Vec<String> = s.get_ok(&format!("/Groups/{g}")).await["members"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["value"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(members, vec![ann.clone(), bob.clone()]);
 }
 
 #[tokio::test]

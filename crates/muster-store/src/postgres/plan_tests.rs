@@ -1,0 +1,99 @@
+//! PostgreSQL's plans of the membership statements, before any statistics exist: the state of
+//! every table during an initial sync, until ANALYZE reaches it. Each listed id must probe a
+//! unique index, never read the tenant's users or the group's members. Runs when
+//! MUSTER_TEST_POSTGRES_URL is set.
+
+use super::{PgDialect, PgStore, drop_schema};
+use crate::exec::{Backend, Ty};
+use crate::sql::Sql;
+use crate::store::{delete_members, first_unknown_sql, insert_found_members};
+use muster_domain::model::{Mode, TenantId};
+use muster_domain::store::Store;
+
+/// The plan of `sql` with its binds, its lines joined by ` | `.
+async fn plan(store: &PgStore, sql: &Sql<PgDialect>) -> String {
+    let mut explain = Sql::<PgDialect>::new("EXPLAIN ");
+    explain.push(&sql.text);
+    explain.binds = sql.binds.clone();
+    let mut conn = store.backend.read().await.unwrap();
+    let rows = conn.rows(&explain, &[Ty::Text]).await.unwrap();
+    let lines: Vec<String> = rows.into_iter().map(|mut r| r.text(0).unwrap()).collect();
+    lines.join(" | ")
+}
+
+#[tokio::test]
+async fn member_changes_probe_unique_indexes_whatever_the_statistics() {
+    let url = match std::env::var("MUSTER_TEST_POSTGRES_URL") {
+        Ok(u) if !u.is_empty() => u,
+        _ => return,
+    };
+    let schema = format!("p_{}", uuid::Uuid::new_v4().simple());
+    let store = PgStore::connect_schema(&url, &schema, 2).await.unwrap();
+    let t = store.create_tenant("plans", Mode::Scim).await.unwrap();
+    let tid = TenantId(t.id.0.clone());
+    // 20k users and a group of 5k, written in bulk: no ANALYZE has seen them.
+    let mut conn = store.backend.write().await.unwrap();
+    let mut fill = Sql::<PgDialect>::new(
+        "INSERT INTO users (tenant_id, id, user_name, name_norm, display, data, search, created, \
+         last_modified, version) SELECT ",
+    );
+    fill.text(t.id.0.clone()).push(
+        ", 'u' || lpad(i::text, 6, '0'), 'n' || i, 'n' || i, 'd', '{}', '{}', 'x', 'x', 1 \
+         FROM generate_series(1, 20000) i",
+    );
+    conn.exec(&fill).await.unwrap();
+    let mut group = Sql::<PgDialect>::new(
+        "INSERT INTO groups (tenant_id, id, display_name, name_norm, data, search, created, \
+         last_modified, version) VALUES (",
+    );
+    group
+        .text(t.id.0.clone())
+        .push(", 'G', 'G', 'g', '{}', '{}', 'x', 'x', 1)");
+    conn.exec(&group).await.unwrap();
+    let mut members = Sql::<PgDialect>::new(
+        "INSERT INTO group_members (tenant_id, group_id, member_id, member_kind) SELECT ",
+    );
+    members
+        .text(t.id.0.clone())
+        .push(", 'G', 'u' || lpad(i::text, 6, '0'), 0 FROM generate_series(1, 5000) i ORDER BY i");
+    conn.exec(&members).await.unwrap();
+    conn.commit().await.unwrap();
+
+    let newcomers: Vec<String> = (6001..6101).map(|i| format!("u{i:06}")).collect();
+    let leavers: Vec<String> = (4001..4101).map(|i| format!("u{i:06}")).collect();
+    for (what, sql) in [
+        (
+            "add",
+            insert_found_members::<super::PgBackend>(&tid, "G", &newcomers),
+        ),
+        (
+            "unknown",
+            first_unknown_sql::<super::PgBackend>(&tid, &newcomers),
+        ),
+        (
+            "remove",
+            delete_members::<super::PgBackend>(&tid, "G", &leavers),
+        ),
+    ] {
+        let plan = plan(&store, &sql).await;
+        assert!(!plan.contains("Seq Scan on users"), "{what}: {plan}");
+        assert!(
+            !plan.contains("Bitmap Heap Scan on users"),
+            "{what}: {plan}"
+        );
+        assert!(!plan.contains("hashed SubPlan"), "{what}: {plan}");
+        assert!(!plan.contains("group_members_group"), "{what}: {plan}");
+        assert!(
+            !plan.contains("Seq Scan on group_members"),
+            "{what}: {plan}"
+        );
+        let probe = if what == "remove" {
+            "group_members_member"
+        } else {
+            "users_id"
+        };
+        assert!(plan.contains(probe), "{what}: {plan}");
+    }
+    drop(store);
+    drop_schema(&url, &schema).await.unwrap();
+}
