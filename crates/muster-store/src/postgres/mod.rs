@@ -77,6 +77,11 @@ impl Dialect for PgDialect {
             name: "members_in_order",
             sql: include_str!("../../migrations/postgres/0004_members_in_order.sql"),
         },
+        Migration {
+            version: 5,
+            name: "no_statistics_for_documents",
+            sql: include_str!("../../migrations/postgres/0005_no_statistics_for_documents.sql"),
+        },
     ];
 }
 

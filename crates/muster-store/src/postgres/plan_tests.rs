@@ -97,3 +97,28 @@ async fn member_changes_probe_unique_indexes_whatever_the_statistics() {
     drop(store);
     drop_schema(&url, &schema).await.unwrap();
 }
+
+/// ANALYZE skips the documents (migration 5): sorting their sample was most of its cost.
+#[tokio::test]
+async fn analyze_gathers_no_statistics_on_documents() {
+    let url = match std::env::var("MUSTER_TEST_POSTGRES_URL") {
+        Ok(u) if !u.is_empty() => u,
+        _ => return,
+    };
+    let schema = format!("p_{}", uuid::Uuid::new_v4().simple());
+    let store = PgStore::connect_schema(&url, &schema, 1).await.unwrap();
+    let sql = Sql::<PgDialect>::new(
+        "SELECT c.relname || '.' || a.attname FROM pg_attribute a \
+         JOIN pg_class c ON c.oid = a.attrelid JOIN pg_namespace n ON n.oid = c.relnamespace \
+         WHERE n.nspname = current_schema() AND a.attstattarget = 0 ORDER BY 1",
+    );
+    let mut conn = store.backend.read().await.unwrap();
+    let rows = conn.rows(&sql, &[Ty::Text]).await.unwrap();
+    let skipped: Vec<String> = rows.into_iter().map(|mut r| r.text(0).unwrap()).collect();
+    for column in ["users.data", "users.search", "groups.data", "groups.search"] {
+        assert!(skipped.iter().any(|c| c == column), "{column}: {skipped:?}");
+    }
+    drop(conn);
+    drop(store);
+    drop_schema(&url, &schema).await.unwrap();
+}
