@@ -13,9 +13,10 @@
 #   MUSTER_BENCH_POSTGRES_URL  postgres://user@127.0.0.1:5432/postgres: a database per run is
 #                              created next to it and dropped at the end
 #   MUSTER_BENCH_POSTGRES_SYNCHRONOUS_COMMIT
-#                              synchronous_commit of that database; off is like SQLite's
-#                              synchronous=NORMAL: a crash of the machine may lose the last
-#                              commits, never corrupts, and commits do not wait for a WAL flush
+#                              synchronous_commit of that database; off comes close to
+#                              SQLite's synchronous=NORMAL: a crash may lose the last commits
+#                              (up to 3 x wal_writer_delay), never corrupts, and commits do not
+#                              wait for a WAL flush
 #   MUSTER_BENCH_SCALE_USERS   fill muster's tenant to this many users at the end (RSS at 1M)
 #   MUSTER_BENCH_PEER_ARGS     sizes for the peer [default: --users 10000 --members 10000
 #                              --groups 50 --probe 5 --removes 50; nothing extra with --smoke]
@@ -36,7 +37,7 @@ while [ $# -gt 0 ]; do
     --smoke) SMOKE=1 ;;
     --peer) PEER=1 ;;
     --) shift; EXTRA=("$@"); break ;;
-    -h|--help) sed -n '2,25p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,28p' "$0"; exit 0 ;;
     *) echo "unknown argument: $1 (see --help)" >&2; exit 2 ;;
   esac
   shift

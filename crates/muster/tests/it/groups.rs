@@ -202,6 +202,29 @@ async fn an_unknown_member_id_is_400_naming_it_and_nothing_is_applied() {
         .map(|m| m["value"].as_str().unwrap().to_string())
         .collect();
     assert_eq!(members, vec![ann.clone(), bob.clone()]);
+    // Several new members in one request keep the request's order, not their ids' or their
+    // creation's.
+    let (c1, c2, c3) = (
+        s.user("c1@x.com").await,
+        s.user("c2@x.com").await,
+        s.user("c3@x.com").await,
+    );
+    let r = s
+        .patch(
+            &format!("/Groups/{g}"),
+            patch_op(json!([
+                {"op": "add", "path": "members", "value": [{"value": c3}, {"value": c1}, {"value": c2}]}
+            ])),
+        )
+        .await;
+    assert!(r.status.is_success(), "{}", r.text);
+    let members: Vec<String> = s.get_ok(&format!("/Groups/{g}")).await["members"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["value"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(members, vec![ann, bob, c3, c1, c2]);
 }
 
 #[tokio::test]
