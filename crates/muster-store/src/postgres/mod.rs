@@ -230,6 +230,21 @@ pub async fn drop_schema(url: &str, schema: &str) -> StoreResult<()> {
     Ok(())
 }
 
+/// [`drop_schema`] from synchronous code (a test's `Drop`, which may run while a test panics):
+/// on a short-lived runtime of its own thread; failures are ignored.
+pub fn drop_schema_blocking(url: &str, schema: &str) {
+    let (url, schema) = (url.to_string(), schema.to_string());
+    let _ = std::thread::spawn(move || {
+        if let Ok(rt) = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+        {
+            let _ = rt.block_on(drop_schema(&url, &schema));
+        }
+    })
+    .join();
+}
+
 struct Tx(Transaction<'static, Postgres>);
 impl Tx {
     async fn finish(self) -> ExecResult<()> {

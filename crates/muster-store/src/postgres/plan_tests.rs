@@ -3,12 +3,33 @@
 //! unique index, never read the tenant's users or the group's members. Runs when
 //! MUSTER_TEST_POSTGRES_URL is set.
 
-use super::{PgDialect, PgStore, drop_schema};
+use super::{PgDialect, PgStore, drop_schema_blocking};
 use crate::exec::{Backend, Ty};
 use crate::sql::Sql;
 use crate::store::{delete_members, first_unknown_sql, insert_found_members};
 use muster_domain::model::{Mode, TenantId};
 use muster_domain::store::Store;
+
+/// A schema of its own for a test, dropped when the test ends, also when it fails.
+struct Scratch {
+    url: String,
+    schema: String,
+}
+
+impl Scratch {
+    /// None when MUSTER_TEST_POSTGRES_URL is not set.
+    fn new() -> Option<Scratch> {
+        let url = std::env::var("MUSTER_TEST_POSTGRES_URL").ok()?;
+        let schema = format!("p_{}", uuid::Uuid::new_v4().simple());
+        (!url.is_empty()).then_some(Scratch { url, schema })
+    }
+}
+
+impl Drop for Scratch {
+    fn drop(&mut self) {
+        drop_schema_blocking(&self.url, &self.schema);
+    }
+}
 
 /// The plan of `sql` with its binds, its lines joined by ` | `.
 async fn plan(store: &PgStore, sql: &Sql<PgDialect>) -> String {
@@ -23,12 +44,12 @@ async fn plan(store: &PgStore, sql: &Sql<PgDialect>) -> String {
 
 #[tokio::test]
 async fn member_changes_probe_unique_indexes_whatever_the_statistics() {
-    let url = match std::env::var("MUSTER_TEST_POSTGRES_URL") {
-        Ok(u) if !u.is_empty() => u,
-        _ => return,
+    let Some(scratch) = Scratch::new() else {
+        return;
     };
-    let schema = format!("p_{}", uuid::Uuid::new_v4().simple());
-    let store = PgStore::connect_schema(&url, &schema, 2).await.unwrap();
+    let store = PgStore::connect_schema(&scratch.url, &scratch.schema, 2)
+        .await
+        .unwrap();
     let t = store.create_tenant("plans", Mode::Scim).await.unwrap();
     let tid = TenantId(t.id.0.clone());
     // 20k users and a group of 5k, written in bulk: no ANALYZE has seen them (autovacuum is
@@ -111,18 +132,17 @@ async fn member_changes_probe_unique_indexes_whatever_the_statistics() {
         assert!(plan.contains(probe), "{what}: {plan}");
     }
     drop(store);
-    drop_schema(&url, &schema).await.unwrap();
 }
 
 /// ANALYZE skips the documents (migration 5): sorting their sample was most of its cost.
 #[tokio::test]
 async fn analyze_gathers_no_statistics_on_documents() {
-    let url = match std::env::var("MUSTER_TEST_POSTGRES_URL") {
-        Ok(u) if !u.is_empty() => u,
-        _ => return,
+    let Some(scratch) = Scratch::new() else {
+        return;
     };
-    let schema = format!("p_{}", uuid::Uuid::new_v4().simple());
-    let store = PgStore::connect_schema(&url, &schema, 1).await.unwrap();
+    let store = PgStore::connect_schema(&scratch.url, &scratch.schema, 1)
+        .await
+        .unwrap();
     let sql = Sql::<PgDialect>::new(
         "SELECT c.relname || '.' || a.attname FROM pg_attribute a \
          JOIN pg_class c ON c.oid = a.attrelid JOIN pg_namespace n ON n.oid = c.relnamespace \
@@ -144,5 +164,4 @@ async fn analyze_gathers_no_statistics_on_documents() {
     }
     drop(conn);
     drop(store);
-    drop_schema(&url, &schema).await.unwrap();
 }

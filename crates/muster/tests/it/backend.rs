@@ -29,17 +29,7 @@ impl PgSchema {
 
 impl Drop for PgSchema {
     fn drop(&mut self) {
-        let (url, name) = (self.url.clone(), self.name.clone());
-        // Drop runs outside async; a short-lived runtime on its own thread does the cleanup.
-        let _ = std::thread::spawn(move || {
-            if let Ok(rt) = tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-            {
-                let _ = rt.block_on(muster_store::postgres::drop_schema(&url, &name));
-            }
-        })
-        .join();
+        muster_store::postgres::drop_schema_blocking(&self.url, &self.name);
     }
 }
 

@@ -195,12 +195,7 @@ async fn an_unknown_member_id_is_400_naming_it_and_nothing_is_applied() {
         )
         .await;
     assert!(r.status.is_success(), "{}", r.text);
-    let members: Vec<String> = s.get_ok(&format!("/Groups/{g}")).await["members"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|m| m["value"].as_str().unwrap().to_string())
-        .collect();
+    let members = s.member_ids(&g).await;
     assert_eq!(members, vec![ann.clone(), bob.clone()]);
     // Several new members in one request keep the request's order, not their ids' or their
     // creation's.
@@ -218,12 +213,7 @@ async fn an_unknown_member_id_is_400_naming_it_and_nothing_is_applied() {
         )
         .await;
     assert!(r.status.is_success(), "{}", r.text);
-    let members: Vec<String> = s.get_ok(&format!("/Groups/{g}")).await["members"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|m| m["value"].as_str().unwrap().to_string())
-        .collect();
+    let members = s.member_ids(&g).await;
     assert_eq!(members, vec![ann, bob, c3, c1, c2]);
 }
 

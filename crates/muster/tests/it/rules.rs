@@ -8,17 +8,6 @@ use muster_domain::model::Mode;
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
-async fn member_ids(s: &TestServer, group: &str) -> Vec<String> {
-    s.get_ok(&format!("/Groups/{group}")).await["members"]
-        .as_array()
-        .map(|a| {
-            a.iter()
-                .map(|m| m["value"].as_str().unwrap_or_default().to_string())
-                .collect()
-        })
-        .unwrap_or_default()
-}
-
 async fn total(s: &TestServer, path: &str, filter: &str) -> u64 {
     let r = s.get(&format!("{path}?filter={}", enc(filter))).await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.text);
@@ -86,7 +75,7 @@ async fn deactivating_a_user_removes_it_from_every_group_and_deletes_it() {
             "{shape}"
         );
         assert_eq!(
-            member_ids(&s, &g).await,
+            s.member_ids(&g).await,
             std::slice::from_ref(&stay),
             "{shape}"
         );
@@ -127,7 +116,7 @@ async fn in_suspend_mode_a_deactivated_user_stays_inactive_with_its_memberships(
     assert_eq!(s.get_ok(&format!("/Users/{id}")).await["active"], false);
     // Entra: an inactive user is still returned by filters.
     assert_eq!(total(&s, "/Users", "userName eq \"ann@x.com\"").await, 1);
-    assert_eq!(member_ids(&s, &g).await, std::slice::from_ref(&id));
+    assert_eq!(s.member_ids(&g).await, std::slice::from_ref(&id));
     // Reactivated: still the same user and memberships.
     s.patch(
         &format!("/Users/{id}"),
@@ -146,7 +135,7 @@ async fn a_restored_user_is_created_again() {
     s.delete(&format!("/Users/{id}")).await;
     let again = s.user("ann@x.com").await;
     assert_ne!(again, id);
-    assert!(member_ids(&s, &g).await.is_empty());
+    assert!(s.member_ids(&g).await.is_empty());
     let r = s
         .patch(
             &format!("/Groups/{g}"),
@@ -154,7 +143,7 @@ async fn a_restored_user_is_created_again() {
         )
         .await;
     assert_eq!(r.status, StatusCode::NO_CONTENT, "{}", r.text);
-    assert_eq!(member_ids(&s, &g).await, [again]);
+    assert_eq!(s.member_ids(&g).await, [again]);
 }
 
 /// Rule 10: created inactive, it stays (without access); turned on, then a deactivation

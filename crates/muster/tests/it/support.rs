@@ -341,6 +341,18 @@ impl TestServer {
     }
 
     /// GETs a resource and asserts 200.
+    /// The `value`s of a group's `members`, in the order served.
+    pub async fn member_ids(&self, group: &str) -> Vec<String> {
+        self.get_ok(&format!("/Groups/{group}")).await["members"]
+            .as_array()
+            .map(|a| {
+                a.iter()
+                    .map(|m| m["value"].as_str().unwrap_or_default().to_string())
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+
     pub async fn get_ok(&self, path: &str) -> Value {
         let r = self.get(path).await;
         assert_eq!(r.status, StatusCode::OK, "{path}: {}", r.text);
