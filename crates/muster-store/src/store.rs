@@ -562,14 +562,8 @@ async fn remove_members<B: Backend>(
 /// statistics estimated the group at one row and read all of it through the group's index
 /// (4.5 ms at 1k members, growing with the group).
 pub(crate) fn delete_members<B: Backend>(t: &TenantId, group: &str, chunk: &[String]) -> S<B> {
-    let mut sql = S::<B>::new("WITH v(id) AS (VALUES ");
-    for (i, id) in chunk.iter().enumerate() {
-        if i > 0 {
-            sql.push(", ");
-        }
-        sql.push("(").text(id.clone()).push(")");
-    }
-    sql.push(") DELETE FROM group_members WHERE seq")
+    let mut sql = listed_ids::<B>(chunk);
+    sql.push(" DELETE FROM group_members WHERE seq")
         .push(B::D::IN_ROWS_OPEN)
         .push("SELECT (SELECT m.seq FROM group_members m WHERE m.tenant_id = ")
         .text(t.0.clone())
@@ -621,6 +615,20 @@ async fn add_members<B: Backend>(
     Ok(())
 }
 
+/// `WITH v(id, ord) AS (VALUES (?, 0), (?, 1), …)`: the ids of `chunk` as rows, each with its
+/// place in the list, for statements that look each one up by itself.
+fn listed_ids<B: Backend>(chunk: &[String]) -> S<B> {
+    let mut sql = S::<B>::new("WITH v(id, ord) AS (VALUES ");
+    for (i, id) in chunk.iter().enumerate() {
+        if i > 0 {
+            sql.push(", ");
+        }
+        sql.push("(").text(id.clone()).push(&format!(", {i})"));
+    }
+    sql.push(")");
+    sql
+}
+
 /// `WITH v(id, ord) AS (…), k(id, ord, kind) AS (…)`: each id of `chunk` with its place in it and
 /// its member kind, 0 for a user, 1 for a group SCIM sees (system and product groups cannot be
 /// nested), NULL for neither.
@@ -631,17 +639,11 @@ async fn add_members<B: Backend>(
 /// of 0.3 for 100 ids among 12k users, growing with the tenant. No statistics make a probe of a
 /// unique key by its whole key look dearer than a scan.
 fn member_kinds<B: Backend>(t: &TenantId, chunk: &[String]) -> S<B> {
-    let mut sql = S::<B>::new("WITH v(id, ord) AS (VALUES ");
-    for (i, id) in chunk.iter().enumerate() {
-        if i > 0 {
-            sql.push(", ");
-        }
-        sql.push("(").text(id.clone()).push(&format!(", {i})"));
-    }
+    let mut sql = listed_ids::<B>(chunk);
     // Scalar subqueries, not EXISTS: PostgreSQL may run an EXISTS as one hashed scan of the
     // whole table instead of a probe per id, and chooses so from those same statistics.
     // MATERIALIZED: the kind is read and filtered on, and would otherwise be probed twice.
-    sql.push("), k(id, ord, kind) AS MATERIALIZED (SELECT v.id, v.ord, COALESCE((SELECT 0 FROM users u WHERE u.tenant_id = ")
+    sql.push(", k(id, ord, kind) AS MATERIALIZED (SELECT v.id, v.ord, COALESCE((SELECT 0 FROM users u WHERE u.tenant_id = ")
         .text(t.0.clone())
         .push(" AND u.id = v.id), (SELECT 1 FROM groups g WHERE g.tenant_id = ")
         .text(t.0.clone())

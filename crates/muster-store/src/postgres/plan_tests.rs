@@ -7,7 +7,7 @@ use super::{PgDialect, PgStore, drop_schema_blocking};
 use crate::exec::{Backend, Ty};
 use crate::sql::Sql;
 use crate::store::{delete_members, first_unknown_sql, insert_found_members};
-use muster_domain::model::{Mode, TenantId};
+use muster_domain::model::Mode;
 use muster_domain::store::Store;
 
 /// A schema of its own for a test, dropped when the test ends, also when it fails.
@@ -51,7 +51,7 @@ async fn member_changes_probe_unique_indexes_whatever_the_statistics() {
         .await
         .unwrap();
     let t = store.create_tenant("plans", Mode::Scim).await.unwrap();
-    let tid = TenantId(t.id.0.clone());
+    let tid = &t.id;
     // 20k users and a group of 5k, written in bulk: no ANALYZE has seen them (autovacuum is
     // kept off these tables; the statistics keeper's first look is 10 s away).
     let mut conn = store.backend.write().await.unwrap();
@@ -101,15 +101,15 @@ async fn member_changes_probe_unique_indexes_whatever_the_statistics() {
     for (what, sql) in [
         (
             "add",
-            insert_found_members::<super::PgBackend>(&tid, "G", &newcomers),
+            insert_found_members::<super::PgBackend>(tid, "G", &newcomers),
         ),
         (
             "unknown",
-            first_unknown_sql::<super::PgBackend>(&tid, &newcomers),
+            first_unknown_sql::<super::PgBackend>(tid, &newcomers),
         ),
         (
             "remove",
-            delete_members::<super::PgBackend>(&tid, "G", &leavers),
+            delete_members::<super::PgBackend>(tid, "G", &leavers),
         ),
     ] {
         let plan = plan(&store, &sql).await;

@@ -340,7 +340,6 @@ impl TestServer {
         r
     }
 
-    /// GETs a resource and asserts 200.
     /// The `value`s of a group's `members`, in the order served.
     pub async fn member_ids(&self, group: &str) -> Vec<String> {
         self.get_ok(&format!("/Groups/{group}")).await["members"]
@@ -353,6 +352,7 @@ impl TestServer {
             .unwrap_or_default()
     }
 
+    /// GETs a resource and asserts 200.
     pub async fn get_ok(&self, path: &str) -> Value {
         let r = self.get(path).await;
         assert_eq!(r.status, StatusCode::OK, "{path}: {}", r.text);
