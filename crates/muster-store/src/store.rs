@@ -26,6 +26,8 @@ const CHUNK: usize = 500;
 
 /// What a resource read selects (rows aliased `r`).
 const COLUMNS: &str = "r.seq, r.id, r.data, r.created, r.last_modified, r.version, r.class";
+/// The same, as a write's `RETURNING` names them (SQLite's may not name an alias).
+const RETURNED_COLUMNS: &str = "seq, id, data, created, last_modified, version, class";
 pub(crate) const COLUMN_TYPES: [Ty; 7] = [
     Ty::Int,
     Ty::Text,
@@ -195,6 +197,49 @@ impl<B: Backend> SqlStore<B> {
             .into_iter()
             .next();
         row.map(|r| resource_row(r, groups)).transpose()
+    }
+
+    /// Locks a resource by bumping its version and stamping it modified now; returns it as it
+    /// is then (the new version). The caller rolls back when nothing else changes.
+    async fn bump(
+        conn: &mut C<B>,
+        t: &TenantId,
+        kind: ResourceKind,
+        id: &str,
+    ) -> StoreResult<Option<(i64, Stored)>> {
+        let mut sql = S::<B>::new(&format!(
+            "UPDATE {} SET version = version + 1, last_modified = ",
+            table(kind)
+        ));
+        sql.text(now())
+            .push(" WHERE tenant_id = ")
+            .text(t.0.clone())
+            .push(" AND id = ")
+            .text(id)
+            .push(&format!(" RETURNING {RETURNED_COLUMNS}"));
+        let row = conn.rows(&sql, &COLUMN_TYPES).await?.into_iter().next();
+        row.map(|r| resource_row(r, false)).transpose()
+    }
+
+    /// `current` after a write, with what `load` asks for beyond its row (read after the commit).
+    async fn loaded(
+        &self,
+        t: &TenantId,
+        kind: ResourceKind,
+        id: &str,
+        mut current: Stored,
+        load: Load,
+    ) -> StoreResult<Stored> {
+        if load != Load::default() {
+            let mut conn = self.backend.read().await?;
+            if wants_groups(kind, load) {
+                current.groups = Self::find(&mut conn, t, kind, id, false, load)
+                    .await?
+                    .and_then(|(_, s)| s.groups);
+            }
+            load_extras::<B>(&mut conn, t, kind, std::slice::from_mut(&mut current), load).await?;
+        }
+        Ok(current)
     }
 
     async fn list_resources(
@@ -1094,75 +1139,101 @@ impl<B: Backend> Store for SqlStore<B> {
     ) -> StoreResult<Stored> {
         let tbl = table(kind);
         let mut conn = self.write_conn().await?;
-        let (seq, mut current) = Self::find(&mut conn, t, kind, id, true, Load::default())
-            .await?
-            .ok_or(StoreError::NotFound)?;
-        if if_match.is_some_and(|v| !v.contains(&current.version)) {
+        // A group's change is nearly always to its members, whose one write to the group's row
+        // is its version: so a group is locked by bumping its version, one statement for both (on
+        // PostgreSQL a round trip fewer per membership PATCH). A user's is nearly always to its
+        // document, so a user is locked by reading it, and written once.
+        let bumped = kind == ResourceKind::Group;
+        let (seq, mut current) = if bumped {
+            Self::bump(&mut conn, t, kind, id).await?
+        } else {
+            Self::find(&mut conn, t, kind, id, true, Load::default()).await?
+        }
+        .ok_or(StoreError::NotFound)?;
+        let version = if bumped {
+            current.version
+        } else {
+            current.version + 1
+        };
+        if if_match.is_some_and(|v| !v.contains(&(version - 1))) {
             return Err(StoreError::VersionMismatch);
         }
         let update = mutate(&current)?;
         let data_changed = update.data != current.data;
         let class_changed = update.class.as_ref().is_some_and(|c| *c != current.class);
+        if !(data_changed || class_changed || !update.members.is_empty()) {
+            if bumped {
+                // Nothing changes: the bump is rolled back with the transaction, and the
+                // resource is as it was before it.
+                drop(conn);
+                let mut conn = self.backend.read().await?;
+                current = Self::find(&mut conn, t, kind, id, false, Load::default())
+                    .await?
+                    .ok_or(StoreError::NotFound)?
+                    .1;
+            }
+            return self.loaded(t, kind, id, current, load).await;
+        }
         for change in &update.members {
             apply_member_change::<B>(&mut conn, t, id, change).await?;
         }
-        if data_changed || class_changed || !update.members.is_empty() {
-            let modified = now();
-            let version = current.version + 1;
-            let mut sql = S::<B>::new(&format!("UPDATE {tbl} SET "));
-            if data_changed {
-                let p = promote(kind, &update.data)?;
-                let name_col = match kind {
-                    ResourceKind::User => "user_name",
-                    ResourceKind::Group => "display_name",
-                };
-                sql.push(&format!("{name_col} = "))
-                    .text(p.name)
-                    .push(", name_norm = ")
-                    .text(p.name_norm);
-                sql.push(", external_id = ")
-                    .bind(Bind::OptText(p.external_id));
-                if kind == ResourceKind::User {
-                    sql.push(", active = ")
-                        .bind(Bind::OptInt(p.active.map(i64::from)));
-                    sql.push(", display = ").text(p.display);
-                }
-                sql.push(", data = ")
-                    .text(p.data)
-                    .push(", search = ")
-                    .json(p.search)
-                    .push(", ");
+        let mut sets = Vec::new();
+        let mut sql = S::<B>::new(&format!("UPDATE {tbl} SET "));
+        if data_changed {
+            let p = promote(kind, &update.data)?;
+            let name_col = match kind {
+                ResourceKind::User => "user_name",
+                ResourceKind::Group => "display_name",
+            };
+            sql.push(&format!("{name_col} = "))
+                .text(p.name)
+                .push(", name_norm = ")
+                .text(p.name_norm);
+            sql.push(", external_id = ")
+                .bind(Bind::OptText(p.external_id));
+            if kind == ResourceKind::User {
+                sql.push(", active = ")
+                    .bind(Bind::OptInt(p.active.map(i64::from)));
+                sql.push(", display = ").text(p.display);
             }
-            if let Some(c) = update.class.as_ref().filter(|_| class_changed) {
-                sql.push("class = ").text(c.clone()).push(", ");
-            }
+            sql.push(", data = ")
+                .text(p.data)
+                .push(", search = ")
+                .json(p.search);
+            sets.push("data");
+        }
+        if let Some(c) = update.class.as_ref().filter(|_| class_changed) {
+            sql.push(if sets.is_empty() {
+                "class = "
+            } else {
+                ", class = "
+            })
+            .text(c.clone());
+            sets.push("class");
+        }
+        if !bumped {
             // A member change alone bumps the group's version: its document is untouched.
-            sql.push("last_modified = ")
-                .text(modified.clone())
+            current.last_modified = now();
+            sql.push(if sets.is_empty() { "" } else { ", " })
+                .push("last_modified = ")
+                .text(current.last_modified.clone())
                 .push(", version = ")
                 .int(version);
+            sets.push("version");
+        }
+        if !sets.is_empty() {
             sql.push(" WHERE seq = ").int(seq);
             conn.exec(&sql)
                 .await
                 .map_err(conflict_on(name_field(kind)))?;
-            current.data = update.data;
-            if let Some(c) = update.class.filter(|_| class_changed) {
-                current.class = c;
-            }
-            current.version = version;
-            current.last_modified = modified;
         }
+        current.data = update.data;
+        if let Some(c) = update.class.filter(|_| class_changed) {
+            current.class = c;
+        }
+        current.version = version;
         conn.commit().await?;
-        if load != Load::default() {
-            let mut conn = self.backend.read().await?;
-            if wants_groups(kind, load) {
-                current.groups = Self::find(&mut conn, t, kind, id, false, load)
-                    .await?
-                    .and_then(|(_, s)| s.groups);
-            }
-            load_extras::<B>(&mut conn, t, kind, std::slice::from_mut(&mut current), load).await?;
-        }
-        Ok(current)
+        self.loaded(t, kind, id, current, load).await
     }
 
     async fn delete(

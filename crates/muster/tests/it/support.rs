@@ -2,7 +2,7 @@
 
 #![allow(dead_code)]
 
-use muster::state::AppState;
+use muster::state::{AppState, Shared};
 use muster_domain::model::{Mode, NewResource, NewToken, TenantId};
 use muster_domain::service::Limits;
 use muster_domain::store::Store;
@@ -91,12 +91,12 @@ impl TestServer {
     /// A server whose state `configure` adjusts before it serves.
     pub async fn start_configured(
         limits: Limits,
-        configure: impl FnOnce(&mut AppState),
+        configure: impl FnOnce(&mut Shared),
     ) -> TestServer {
         let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("tempdir: {e}"));
         let (store, pg) = crate::backend::open_store(dir.path()).await;
         let mut state = AppState::new(store.clone(), limits, None);
-        configure(&mut state);
+        configure(state.configure());
         let (tx, rx) = oneshot::channel::<()>();
         let (addr, serve) = muster::server::bind(state.clone(), "127.0.0.1:0", async {
             let _ = rx.await;

@@ -308,3 +308,67 @@ async fn a_group_etag_changes_when_a_member_is_deleted() {
     assert_eq!(r.status, StatusCode::OK, "stale members served as 304");
     assert_ne!(r.header("etag"), Some(before));
 }
+
+/// A group's write bumps its version before the change is known (the store locks it so); one
+/// that changes nothing, is refused, or fails must leave version and lastModified as they were.
+#[tokio::test]
+async fn a_group_patch_that_changes_nothing_keeps_version_and_last_modified() {
+    let s = TestServer::start().await;
+    let u = s.user("still@x.com").await;
+    let g = s.group("Still", &[&u]).await;
+    let p = format!("/Groups/{g}");
+    let before = s.get_ok(&p).await;
+    assert_eq!(before["meta"]["version"], "W/\"1\"");
+    let unchanged = [
+        json!([]),
+        json!([{"op": "replace", "path": "displayName", "value": "Still"}]),
+        json!([{"op": "remove", "path": "externalId"}]),
+    ];
+    for ops in unchanged {
+        let r = s
+            .patch(
+                &format!("{p}?attributes=displayName,meta"),
+                patch_op(ops.clone()),
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::OK, "{ops}: {}", r.text);
+        assert_eq!(r.header("etag").as_deref(), Some("W/\"1\""), "{ops}");
+        assert_eq!(r.body["meta"]["version"], "W/\"1\"", "{ops}: {}", r.text);
+        assert_eq!(
+            r.body["meta"]["lastModified"], before["meta"]["lastModified"],
+            "{ops}: {}",
+            r.text
+        );
+    }
+    let refused = [
+        json!([{"op": "replace", "path": "id", "value": "other"}]),
+        json!([{"op": "add", "path": "members", "value": [{"value": "no-such-id"}]}]),
+    ];
+    for ops in refused {
+        let r = s.patch(&p, patch_op(ops.clone())).await;
+        assert_eq!(r.status, StatusCode::BAD_REQUEST, "{ops}: {}", r.text);
+    }
+    let stale = patch_op(json!([{"op": "replace", "path": "displayName", "value": "Moved"}]));
+    with(
+        &s,
+        Method::PATCH,
+        &p,
+        Some(stale),
+        &[("If-Match", "W/\"7\"")],
+    )
+    .await
+    .assert_error(412, None);
+    let after = s.get_ok(&p).await;
+    assert_eq!(after, before, "the group changed");
+
+    // A change does bump it, once, with the new lastModified in the answer.
+    let add = patch_op(json!([{"op": "add", "path": "displayName", "value": "Moved"}]));
+    let r = s
+        .patch(&format!("{p}?attributes=displayName,meta"), add)
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    assert_eq!(r.body["meta"]["version"], "W/\"2\"");
+    let now = s.get_ok(&p).await;
+    assert_eq!(now["meta"], r.body["meta"]);
+    assert_eq!(now["displayName"], "Moved");
+}
