@@ -4,7 +4,7 @@
 use crate::exec::{Backend, Conn, ExecError, Row, Ty, internal};
 use crate::sql::{Bind, Sql};
 use crate::store::{
-    SqlStore, TENANT_COLUMNS, TENANT_TYPES, group_document, insert_sql, new_id, now, tenant_row,
+    ResourceRow, SqlStore, TENANT_COLUMNS, TENANT_TYPES, group_document, new_id, now, tenant_row,
 };
 use async_trait::async_trait;
 use muster_domain::admin::model::{
@@ -180,7 +180,7 @@ impl<B: Backend> SqlStore<B> {
         let created = now();
         let group_name = product_group_name(instance_name, name);
         let group_id = new_id();
-        let sql = insert_sql::<B>(
+        let sql = ResourceRow::new(
             t,
             ResourceKind::Group,
             &group_id,
@@ -189,7 +189,8 @@ impl<B: Backend> SqlStore<B> {
             &created,
             &created,
             1,
-        )?;
+        )?
+        .insert::<B>();
         conn.exec(&sql)
             .await
             .map_err(conflict(format!("a group named \"{group_name}\"")))?;

@@ -2,6 +2,7 @@
 //! [`exec::Backend`]. Dynamic SQL is generated only in [`sql`].
 
 mod admin;
+mod batch;
 pub mod exec;
 pub mod migrate;
 pub mod postgres;

@@ -1,6 +1,7 @@
 //! The directory store, written once over [`Backend`]: tenants, tokens, users, groups and
 //! memberships. Engines differ only in their [`crate::sql::Dialect`] and connection handling.
 
+use crate::batch::Batcher;
 use crate::exec::{Backend, Conn, ExecError, Row, Ty, internal};
 use crate::row::{name_field, promote};
 use crate::sql::{Bind, Dialect, Sql, emit_cond, emit_order, table};
@@ -20,6 +21,7 @@ use muster_scim::resource::{fold, format_datetime};
 use muster_scim::schema::{GROUP, ResourceKind};
 use serde_json::{Map, Value};
 use std::collections::HashMap;
+use std::sync::Arc;
 
 /// Ids per `IN (…)` list: well under every engine's bound-parameter limit.
 const CHUNK: usize = 500;
@@ -60,7 +62,9 @@ fn conflict_on(field: &str) -> impl FnOnce(ExecError) -> StoreError + '_ {
 
 /// The store over one engine.
 pub struct SqlStore<B: Backend> {
-    pub(crate) backend: B,
+    pub(crate) backend: Arc<B>,
+    /// Single-row creates, written together (see [`crate::batch`]).
+    creates: Batcher,
     /// Where the next `startIndex` page of a default-ordered list begins (the last `seq` served),
     /// so clients paging sequentially (Okta, PingOne: 1, 101, 201, …) get keyset queries instead
     /// of ever larger OFFSETs. Per node and safe to lose: a miss falls back to OFFSET.
@@ -134,7 +138,9 @@ impl<B: Backend> SqlStore<B> {
     pub(crate) async fn init(backend: B) -> StoreResult<Self> {
         let migrations = <B::D as crate::sql::Dialect>::MIGRATIONS;
         backend.migrate(migrations).await?;
+        let backend = Arc::new(backend);
         Ok(SqlStore {
+            creates: Batcher::default(),
             backend,
             pages: std::sync::Mutex::default(),
             counts: std::sync::Mutex::default(),
@@ -147,13 +153,6 @@ impl<B: Backend> SqlStore<B> {
         self.writes
             .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
         self.backend.write().await
-    }
-
-    /// Like [`Self::write_conn`], for a write of exactly one statement (see [`Backend::write_one`]).
-    pub(crate) async fn write_one_conn(&self) -> StoreResult<C<B>> {
-        self.writes
-            .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
-        self.backend.write_one().await
     }
 
     fn remembered_count(&self, key: &str) -> Option<u64> {
@@ -736,57 +735,105 @@ pub(crate) fn first_unknown_sql<B: Backend>(t: &TenantId, chunk: &[String]) -> S
     sql
 }
 
-/// The INSERT of a resource with its promoted columns (new, or restored by an import).
-#[allow(clippy::too_many_arguments)]
-pub(crate) fn insert_sql<B: Backend>(
-    t: &TenantId,
-    kind: ResourceKind,
-    id: &str,
-    data: &Map<String, Value>,
-    class: &str,
-    created: &str,
-    last_modified: &str,
-    version: i64,
-) -> StoreResult<S<B>> {
-    let p = promote(kind, data)?;
-    let mut sql = match kind {
-        ResourceKind::User => S::<B>::new(
-            "INSERT INTO users (tenant_id, id, user_name, name_norm, external_id, active, display, \
-             data, search, created, last_modified, version, class) VALUES (",
-        ),
-        ResourceKind::Group => S::<B>::new(
-            "INSERT INTO groups (tenant_id, id, display_name, name_norm, external_id, \
-             data, search, created, last_modified, version, class) VALUES (",
-        ),
-    };
-    sql.text(t.0.clone())
-        .push(", ")
-        .text(id)
-        .push(", ")
-        .text(p.name)
-        .push(", ")
-        .text(p.name_norm);
-    sql.push(", ").bind(Bind::OptText(p.external_id));
-    if kind == ResourceKind::User {
-        sql.push(", ")
-            .bind(Bind::OptInt(p.active.map(i64::from)))
-            .push(", ")
-            .text(p.display);
+/// A resource's row as an `INSERT` writes it (new, or restored by an import): its promoted
+/// columns, ready to bind in order.
+pub(crate) struct ResourceRow {
+    pub(crate) kind: ResourceKind,
+    pub(crate) id: String,
+    /// `tenant_id` to `data`.
+    head: Vec<Bind>,
+    search: String,
+    /// `created`, `last_modified`, `version`, `class`.
+    tail: Vec<Bind>,
+}
+
+impl ResourceRow {
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) fn new(
+        t: &TenantId,
+        kind: ResourceKind,
+        id: &str,
+        data: &Map<String, Value>,
+        class: &str,
+        created: &str,
+        last_modified: &str,
+        version: i64,
+    ) -> StoreResult<Self> {
+        let p = promote(kind, data)?;
+        let mut head = vec![
+            Bind::Text(t.0.clone()),
+            Bind::Text(id.to_string()),
+            Bind::Text(p.name),
+            Bind::Text(p.name_norm),
+            Bind::OptText(p.external_id),
+        ];
+        if kind == ResourceKind::User {
+            head.push(Bind::OptInt(p.active.map(i64::from)));
+            head.push(Bind::Text(p.display));
+        }
+        head.push(Bind::Text(p.data));
+        let tail = vec![
+            Bind::Text(created.to_string()),
+            Bind::Text(last_modified.to_string()),
+            Bind::Int(version),
+            Bind::Text(class.to_string()),
+        ];
+        Ok(ResourceRow {
+            kind,
+            id: id.to_string(),
+            head,
+            search: p.search,
+            tail,
+        })
     }
-    sql.push(", ")
-        .text(p.data)
-        .push(", ")
-        .json(p.search)
-        .push(", ")
-        .text(created)
-        .push(", ");
-    sql.text(last_modified)
-        .push(", ")
-        .int(version)
-        .push(", ")
-        .text(class)
-        .push(")");
-    Ok(sql)
+
+    /// The INSERT of this row alone (a new resource, or one restored by an import).
+    pub(crate) fn insert<B: Backend>(&self) -> S<B> {
+        let mut sql = insert_head::<B>(self.kind);
+        push_tuple::<B>(&mut sql, self);
+        sql
+    }
+}
+
+/// `INSERT INTO <table> (…) VALUES ` of resource rows.
+fn insert_head<B: Backend>(kind: ResourceKind) -> S<B> {
+    S::<B>::new(match kind {
+        ResourceKind::User => {
+            "INSERT INTO users (tenant_id, id, user_name, name_norm, external_id, active, display, \
+             data, search, created, last_modified, version, class) VALUES "
+        }
+        ResourceKind::Group => {
+            "INSERT INTO groups (tenant_id, id, display_name, name_norm, external_id, \
+             data, search, created, last_modified, version, class) VALUES "
+        }
+    })
+}
+
+/// `(?, ?, …)` of one row.
+fn push_tuple<B: Backend>(sql: &mut S<B>, row: &ResourceRow) {
+    sql.push("(");
+    for b in &row.head {
+        sql.bind(b.clone()).push(", ");
+    }
+    sql.json(row.search.clone());
+    for b in &row.tail {
+        sql.push(", ").bind(b.clone());
+    }
+    sql.push(")");
+}
+
+/// The INSERT of several new rows of one kind, answering the ids it wrote: a row a unique key
+/// refuses (its name is taken, perhaps by an earlier row of the same statement) is skipped.
+pub(crate) fn insert_rows_sql<B: Backend>(kind: ResourceKind, rows: &[&ResourceRow]) -> S<B> {
+    let mut sql = insert_head::<B>(kind);
+    for (i, row) in rows.iter().enumerate() {
+        if i > 0 {
+            sql.push(", ");
+        }
+        push_tuple::<B>(&mut sql, row);
+    }
+    sql.push(" ON CONFLICT DO NOTHING RETURNING id");
+    sql
 }
 
 fn insert_tenant<B: Backend>(t: &Tenant) -> StoreResult<S<B>> {
@@ -858,7 +905,7 @@ impl<B: Backend> Store for SqlStore<B> {
         for name in SYSTEM_GROUPS {
             let data = group_document(name);
             let id = new_id();
-            let sql = insert_sql::<B>(
+            let sql = ResourceRow::new(
                 &t.id,
                 ResourceKind::Group,
                 &id,
@@ -867,7 +914,8 @@ impl<B: Backend> Store for SqlStore<B> {
                 &t.created,
                 &t.created,
                 1,
-            )?;
+            )?
+            .insert::<B>();
             conn.exec(&sql).await?;
         }
         conn.commit().await?;
@@ -995,21 +1043,22 @@ impl<B: Backend> Store for SqlStore<B> {
     ) -> StoreResult<Stored> {
         let id = new_id();
         let created = now();
-        let sql = insert_sql::<B>(t, kind, &id, &new.data, &new.class, &created, &created, 1)?;
-        let with_members = kind == ResourceKind::Group && !new.members.is_empty();
-        // A user (or an empty group) is one INSERT: it needs no transaction around it.
-        let mut conn = if with_members {
-            self.write_conn().await?
-        } else {
-            self.write_one_conn().await?
-        };
-        conn.exec(&sql)
-            .await
-            .map_err(conflict_on(name_field(kind)))?;
-        if with_members {
+        let row = ResourceRow::new(t, kind, &id, &new.data, &new.class, &created, &created, 1)?;
+        if kind == ResourceKind::Group && !new.members.is_empty() {
+            let mut conn = self.write_conn().await?;
+            conn.exec(&row.insert::<B>())
+                .await
+                .map_err(conflict_on(name_field(kind)))?;
             add_members::<B>(&mut conn, t, &id, &new.members).await?;
+            conn.commit().await?;
+        } else {
+            // A user (or an empty group) is one row: written with the creates queued with it.
+            self.writes
+                .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            if !self.creates.insert(&self.backend, row).await? {
+                return Err(StoreError::Conflict(name_field(kind).to_string()));
+            }
         }
-        conn.commit().await?;
         Ok(Stored {
             id,
             data: new.data,
@@ -1082,7 +1131,7 @@ impl<B: Backend> Store for SqlStore<B> {
         kind: ResourceKind,
         r: &Stored,
     ) -> StoreResult<()> {
-        let sql = insert_sql::<B>(
+        let sql = ResourceRow::new(
             t,
             kind,
             &r.id,
@@ -1091,7 +1140,8 @@ impl<B: Backend> Store for SqlStore<B> {
             &r.created,
             &r.last_modified,
             r.version,
-        )?;
+        )?
+        .insert::<B>();
         let mut conn = self.write_conn().await?;
         conn.exec(&sql)
             .await

@@ -289,12 +289,14 @@ impl SqlStore<SqliteBackend> {
         };
         let mut store = SqlStore::init(backend).await?;
         // Readers open after migrations, so they see the schema.
+        let mut opened = Vec::with_capacity(readers);
         for _ in 0..readers {
-            store
-                .backend
-                .readers
-                .push(Arc::new(Mutex::new(open(path, true).map_err(internal)?)));
+            opened.push(Arc::new(Mutex::new(open(path, true).map_err(internal)?)));
         }
+        // Nothing shares the backend before the store is returned.
+        Arc::get_mut(&mut store.backend)
+            .ok_or_else(|| internal("the store was shared while it opened"))?
+            .readers = opened;
         start_checkpointer(path, writer, stop)?;
         Ok(store)
     }

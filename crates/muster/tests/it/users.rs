@@ -451,6 +451,56 @@ async fn concurrent_creates_of_one_user_name_yield_one_user() {
     assert_eq!(s.get("/Users").await.body["totalResults"], 1);
 }
 
+/// Creates that arrive together are written together (one statement): each must still come
+/// back as exactly what was sent, under its own id, with its own conflicts.
+#[tokio::test]
+async fn concurrent_creates_each_keep_their_own_attributes() {
+    let s = TestServer::start().await;
+    let mut set = tokio::task::JoinSet::new();
+    for i in 0..64 {
+        let client = s.client.clone();
+        let url = s.url("/Users");
+        let token = s.token.clone();
+        // Every eighth repeats the name of the one before it (in another case).
+        let n = if i % 8 == 7 { i - 1 } else { i };
+        let body = json!({
+            "schemas": [USER_SCHEMA], "userName": format!("Batch{n}@X.com"),
+            "externalId": format!("ext-{i}"), "active": i % 2 == 0,
+            "name": {"givenName": format!("Given{i}"), "familyName": "Batch"},
+            "emails": [{"value": format!("b{i}@x.com"), "primary": true}]
+        });
+        set.spawn(async move {
+            let res = client
+                .post(url)
+                .header("Authorization", format!("Bearer {token}"))
+                .header("Content-Type", "application/scim+json")
+                .body(body.to_string())
+                .send()
+                .await
+                .unwrap_or_else(|e| panic!("request: {e}"));
+            (i, TestServer::read(res).await)
+        });
+    }
+    let mut created = 0;
+    while let Some(r) = set.join_next().await {
+        let (i, r) = r.unwrap_or_else(|e| panic!("join: {e}"));
+        if r.status.as_u16() != 201 {
+            assert!(i % 8 >= 6, "create {i}: {}", r.text);
+            r.assert_error(409, Some("uniqueness"));
+            continue;
+        }
+        created += 1;
+        let got = s.get_ok(&format!("/Users/{}", r.id())).await;
+        assert_eq!(got, r.body, "create {i}: read back differs from its answer");
+        assert_eq!(got["externalId"], format!("ext-{i}"), "{got}");
+        assert_eq!(got["name"]["givenName"], format!("Given{i}"), "{got}");
+        assert_eq!(got["active"], json!(i % 2 == 0), "{got}");
+        assert_eq!(got["emails"][0]["value"], format!("b{i}@x.com"), "{got}");
+    }
+    assert_eq!(created, 56, "one of each repeated name");
+    assert_eq!(s.get("/Users").await.body["totalResults"], 56);
+}
+
 #[tokio::test]
 async fn at_most_one_value_is_primary() {
     let s = TestServer::start().await;
