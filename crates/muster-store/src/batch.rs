@@ -1,62 +1,77 @@
-//! Creates that arrive together, written as one multi-row `INSERT`.
+//! Requests that arrive together, served by one statement.
 //!
-//! During an IdP's initial sync every connection creates users at once. Alone, each create is a
-//! statement of its own, and on PostgreSQL also a commit and a round trip. Their fixed cost
-//! exceeded the row's.
+//! During an IdP's initial sync every connection creates users at once, and during its sync
+//! cycles every connection reads them. Alone, each is a statement of its own; on PostgreSQL also
+//! a round trip to another process, whose fixed cost exceeded the row's (and, for a create, a
+//! commit).
 //!
-//! So a create queues its row. Whoever finds fewer than [`DRAINS`] batches running starts one,
+//! So a request queues its job. Whoever finds fewer than [`DRAINS`] batches running starts one,
 //! in a task of its own so that a cancelled request never strands the others. The task takes
-//! everything queued (up to [`MAX_ROWS`]), writes it in one statement per power of two of rows
-//! (so that few statement texts are ever prepared), answers each create, and goes on while rows
-//! wait. A row that a unique key refuses is skipped by the statement and answered as a
-//! conflict. Any other failure writes the statement's rows again one by one, so each create
-//! gets its own outcome.
+//! everything queued (up to [`MAX_JOBS`]), runs the jobs of one [`Job::Key`] in one statement
+//! per power of two of jobs (so that few statement texts are ever prepared), answers each, and
+//! goes on while jobs wait. A statement that fails runs its jobs again one by one, so each gets
+//! its own outcome.
 
 use crate::exec::{Backend, Ty};
-use crate::store::{ResourceRow, insert_rows_sql};
+use crate::store::{ResourceRow, find_many, insert_rows_sql};
+use async_trait::async_trait;
+use muster_domain::model::{Load, Stored, TenantId};
 use muster_domain::store::{StoreError, StoreResult};
 use muster_scim::schema::ResourceKind;
 use std::collections::HashSet;
 use std::sync::{Arc, Mutex};
 use tokio::sync::oneshot;
 
-/// Rows per batch at most (13 binds a user row: far under every engine's limit).
-const MAX_ROWS: usize = 64;
-/// Batches written at once at most: PostgreSQL runs each in a process of its own, and one at a
+/// Jobs per batch at most (13 binds a user row: far under every engine's limit).
+const MAX_JOBS: usize = 64;
+/// Batches run at once at most: PostgreSQL runs each in a process of its own, and one at a
 /// time would leave a core of this machine's two idle; SQLite's one writer queues the second.
 const DRAINS: usize = 2;
 
-struct Queued {
-    row: ResourceRow,
-    /// `Ok(true)`: written; `Ok(false)`: a unique key refused it.
-    done: oneshot::Sender<StoreResult<bool>>,
+/// Work that can share a statement with other work of the same key.
+#[async_trait]
+pub(crate) trait Job<B: Backend>: Send + Sync + Sized + 'static {
+    type Key: PartialEq + Send;
+    type Out: Send + 'static;
+    fn key(&self) -> Self::Key;
+    /// Runs `jobs` (at least one, all of one key) in one statement; an answer per job, in order.
+    async fn run(backend: &B, jobs: &[Self]) -> StoreResult<Vec<Self::Out>>;
 }
 
-#[derive(Default)]
-struct Queue {
-    rows: Vec<Queued>,
-    /// Tasks writing batches.
+struct Queued<J, O> {
+    job: J,
+    done: oneshot::Sender<StoreResult<O>>,
+}
+
+struct Queue<J, O> {
+    jobs: Vec<Queued<J, O>>,
+    /// Tasks running batches.
     drains: usize,
 }
 
-/// The queue of one store's creates.
-#[derive(Default)]
-pub(crate) struct Batcher {
-    queue: Arc<Mutex<Queue>>,
+/// The queue of one kind of job.
+pub(crate) struct Batcher<B: Backend, J: Job<B>> {
+    queue: Arc<Mutex<Queue<J, J::Out>>>,
 }
 
-impl Batcher {
-    /// Writes `row` through `backend` with whatever else is queued; `false` when a unique key
-    /// refused it (its name is taken, possibly by a row of the same batch).
-    pub(crate) async fn insert<B: Backend>(
-        &self,
-        backend: &Arc<B>,
-        row: ResourceRow,
-    ) -> StoreResult<bool> {
+impl<B: Backend, J: Job<B>> Default for Batcher<B, J> {
+    fn default() -> Self {
+        Batcher {
+            queue: Arc::new(Mutex::new(Queue {
+                jobs: Vec::new(),
+                drains: 0,
+            })),
+        }
+    }
+}
+
+impl<B: Backend, J: Job<B>> Batcher<B, J> {
+    /// Runs `job` through `backend` with whatever else is queued.
+    pub(crate) async fn run(&self, backend: &Arc<B>, job: J) -> StoreResult<J::Out> {
         let (done, answer) = oneshot::channel();
         let start = {
             let mut q = lock(&self.queue);
-            q.rows.push(Queued { row, done });
+            q.jobs.push(Queued { job, done });
             let start = q.drains < DRAINS;
             q.drains += usize::from(start);
             start
@@ -66,74 +81,117 @@ impl Batcher {
         }
         answer
             .await
-            .map_err(|_| StoreError::Internal("the batch writing this create ended".into()))?
+            .map_err(|_| StoreError::Internal("the batch running this request ended".into()))?
     }
 }
 
-fn lock(queue: &Mutex<Queue>) -> std::sync::MutexGuard<'_, Queue> {
-    queue.lock().unwrap_or_else(|p| p.into_inner())
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|p| p.into_inner())
 }
 
-/// Writes queued rows until none are left.
-async fn drain<B: Backend>(backend: Arc<B>, queue: Arc<Mutex<Queue>>) {
+/// Runs queued jobs until none are left.
+async fn drain<B: Backend, J: Job<B>>(backend: Arc<B>, queue: Arc<Mutex<Queue<J, J::Out>>>) {
     loop {
-        let taken: Vec<Queued> = {
+        let mut taken: Vec<Queued<J, J::Out>> = {
             let mut q = lock(&queue);
-            if q.rows.is_empty() {
+            if q.jobs.is_empty() {
                 q.drains -= 1;
                 return;
             }
-            let n = q.rows.len().min(MAX_ROWS);
-            q.rows.drain(..n).collect()
+            let n = q.jobs.len().min(MAX_JOBS);
+            q.jobs.drain(..n).collect()
         };
-        let (users, groups): (Vec<Queued>, Vec<Queued>) = taken
+        while let Some(first) = taken.first() {
+            let key = first.job.key();
+            let (mut same, rest): (Vec<_>, Vec<_>) =
+                taken.into_iter().partition(|q| q.job.key() == key);
+            taken = rest;
+            while !same.is_empty() {
+                // The largest power of two that fits: 1, 2, 4, … 64 jobs, seven statement texts.
+                let n = 1 << same.len().ilog2();
+                let tail = same.split_off(n);
+                answer(&*backend, same).await;
+                same = tail;
+            }
+        }
+    }
+}
+
+/// Runs `queued` (all of one key) in one statement and answers each.
+async fn answer<B: Backend, J: Job<B>>(backend: &B, queued: Vec<Queued<J, J::Out>>) {
+    let (jobs, senders): (Vec<J>, Vec<_>) = queued.into_iter().map(|q| (q.job, q.done)).unzip();
+    match J::run(backend, &jobs).await {
+        Ok(outs) if outs.len() == jobs.len() => {
+            for (done, out) in senders.into_iter().zip(outs) {
+                let _ = done.send(Ok(out));
+            }
+        }
+        Err(e) if jobs.len() == 1 => {
+            if let Some(done) = senders.into_iter().next() {
+                let _ = done.send(Err(e));
+            }
+        }
+        _ => {
+            for (job, done) in jobs.iter().zip(senders) {
+                let one = J::run(backend, std::slice::from_ref(job)).await;
+                let _ = done.send(one.and_then(|mut o| {
+                    o.pop()
+                        .ok_or_else(|| StoreError::Internal("a batch answered nothing".into()))
+                }));
+            }
+        }
+    }
+}
+
+/// A new user, or a new group without members: `false` when a unique key refused it (its name
+/// is taken, possibly by an earlier row of the same statement, which skips it).
+pub(crate) struct Create(pub(crate) ResourceRow);
+
+#[async_trait]
+impl<B: Backend> Job<B> for Create {
+    type Key = ResourceKind;
+    type Out = bool;
+    fn key(&self) -> ResourceKind {
+        self.0.kind
+    }
+    async fn run(backend: &B, jobs: &[Self]) -> StoreResult<Vec<bool>> {
+        let rows: Vec<&ResourceRow> = jobs.iter().map(|j| &j.0).collect();
+        let sql = insert_rows_sql::<B>(rows[0].kind, &rows);
+        // One statement is atomic by itself (see `Backend::write_one`).
+        let mut conn = backend.write_one().await?;
+        let found = conn.rows(&sql, &[Ty::Text]).await?;
+        conn.commit().await?;
+        let ids: HashSet<String> = found
             .into_iter()
-            .partition(|q| q.row.kind == ResourceKind::User);
-        for mut rows in [users, groups] {
-            while !rows.is_empty() {
-                // The largest power of two that fits: 1, 2, 4, … 64 rows, seven statement texts.
-                let n = 1 << rows.len().ilog2();
-                let rest = rows.split_off(n);
-                write(&*backend, rows).await;
-                rows = rest;
-            }
-        }
+            .map(|mut r| r.text(0))
+            .collect::<StoreResult<_>>()?;
+        Ok(rows.iter().map(|r| ids.contains(&r.id)).collect())
     }
 }
 
-/// Writes `rows` (all of one kind) in one statement and answers each.
-async fn write<B: Backend>(backend: &B, rows: Vec<Queued>) {
-    match written(backend, &rows).await {
-        Ok(ids) => {
-            for q in rows {
-                let _ = q.done.send(Ok(ids.contains(&q.row.id)));
-            }
-        }
-        Err(e) if rows.len() == 1 => {
-            if let Some(q) = rows.into_iter().next() {
-                let _ = q.done.send(Err(e));
-            }
-        }
-        Err(_) => {
-            for q in rows {
-                let one = std::slice::from_ref(&q);
-                let outcome = written(backend, one).await.map(|ids| !ids.is_empty());
-                let _ = q.done.send(outcome);
-            }
-        }
-    }
+/// A resource read by id (without a group's members).
+pub(crate) struct Get {
+    pub(crate) tenant: TenantId,
+    pub(crate) kind: ResourceKind,
+    pub(crate) load: Load,
+    pub(crate) id: String,
 }
 
-/// The ids of `rows` that the statement wrote.
-async fn written<B: Backend>(backend: &B, rows: &[Queued]) -> StoreResult<HashSet<String>> {
-    let kind = rows.first().map_or(ResourceKind::User, |q| q.row.kind);
-    let rows: Vec<&ResourceRow> = rows.iter().map(|q| &q.row).collect();
-    let sql = insert_rows_sql::<B>(kind, &rows);
-    // One statement is atomic by itself (see `Backend::write_one`).
-    let mut conn = backend.write_one().await?;
-    let found = conn.rows(&sql, &[Ty::Text]).await?;
-    conn.commit().await?;
-    found.into_iter().map(|mut r| r.text(0)).collect()
+#[async_trait]
+impl<B: Backend> Job<B> for Get {
+    type Key = (TenantId, ResourceKind, Load);
+    type Out = Option<Stored>;
+    fn key(&self) -> Self::Key {
+        (self.tenant.clone(), self.kind, self.load)
+    }
+    async fn run(backend: &B, jobs: &[Self]) -> StoreResult<Vec<Option<Stored>>> {
+        let first = &jobs[0];
+        let ids: Vec<String> = jobs.iter().map(|j| j.id.clone()).collect();
+        let mut conn = backend.read().await?;
+        let mut found =
+            find_many::<B>(&mut conn, &first.tenant, first.kind, &ids, first.load).await?;
+        Ok(jobs.iter().map(|j| found.remove(&j.id)).collect())
+    }
 }
 
 #[cfg(test)]

@@ -115,6 +115,9 @@ pub trait Conn<D: Dialect>: Send {
 #[async_trait]
 pub trait Backend: Send + Sync + 'static {
     type D: Dialect + Send + Sync + 'static;
+    /// Whether reads of one resource by id are worth batching ([`crate::batch`]): where each
+    /// statement is a round trip to another process. SQLite reads in this one.
+    const BATCH_READS: bool = false;
     async fn read(&self) -> StoreResult<Box<dyn Conn<Self::D>>>;
     /// A transaction that holds the engine's write lock (SQLite) or takes row locks (`FOR UPDATE`).
     async fn write(&self) -> StoreResult<Box<dyn Conn<Self::D>>>;

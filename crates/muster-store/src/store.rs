@@ -1,7 +1,7 @@
 //! The directory store, written once over [`Backend`]: tenants, tokens, users, groups and
 //! memberships. Engines differ only in their [`crate::sql::Dialect`] and connection handling.
 
-use crate::batch::Batcher;
+use crate::batch::{Batcher, Create, Get};
 use crate::exec::{Backend, Conn, ExecError, Row, Ty, internal};
 use crate::row::{name_field, promote};
 use crate::sql::{Bind, Dialect, Sql, emit_cond, emit_order, table};
@@ -64,7 +64,9 @@ fn conflict_on(field: &str) -> impl FnOnce(ExecError) -> StoreError + '_ {
 pub struct SqlStore<B: Backend> {
     pub(crate) backend: Arc<B>,
     /// Single-row creates, written together (see [`crate::batch`]).
-    creates: Batcher,
+    creates: Batcher<B, Create>,
+    /// Reads by id, where the engine batches them ([`Backend::BATCH_READS`]).
+    gets: Batcher<B, Get>,
     /// Where the next `startIndex` page of a default-ordered list begins (the last `seq` served),
     /// so clients paging sequentially (Okta, PingOne: 1, 101, 201, …) get keyset queries instead
     /// of ever larger OFFSETs. Per node and safe to lose: a miss falls back to OFFSET.
@@ -141,6 +143,7 @@ impl<B: Backend> SqlStore<B> {
         let backend = Arc::new(backend);
         Ok(SqlStore {
             creates: Batcher::default(),
+            gets: Batcher::default(),
             backend,
             pages: std::sync::Mutex::default(),
             counts: std::sync::Mutex::default(),
@@ -469,6 +472,27 @@ fn resource_row(mut row: Row, groups: bool) -> StoreResult<(i64, Stored)> {
             class: row.text(6)?,
         },
     ))
+}
+
+/// The resources of `kind` among `ids`, by id (with users' groups when `load` wants them).
+pub(crate) async fn find_many<B: Backend>(
+    conn: &mut C<B>,
+    t: &TenantId,
+    kind: ResourceKind,
+    ids: &[String],
+    load: Load,
+) -> StoreResult<HashMap<String, Stored>> {
+    let mut sql = select_resources::<B::D>(kind, load);
+    sql.push(" WHERE r.tenant_id = ")
+        .text(t.0.clone())
+        .push(" AND r.id IN ")
+        .text_list(ids);
+    let groups = wants_groups(kind, load);
+    conn.rows(&sql, &row_types(groups))
+        .await?
+        .into_iter()
+        .map(|r| resource_row(r, groups).map(|(_, s)| (s.id.clone(), s)))
+        .collect()
 }
 
 /// Loads the members of a page of groups (users' groups come with the users' rows).
@@ -1055,7 +1079,7 @@ impl<B: Backend> Store for SqlStore<B> {
             // A user (or an empty group) is one row: written with the creates queued with it.
             self.writes
                 .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
-            if !self.creates.insert(&self.backend, row).await? {
+            if !self.creates.run(&self.backend, Create(row)).await? {
                 return Err(StoreError::Conflict(name_field(kind).to_string()));
             }
         }
@@ -1170,6 +1194,19 @@ impl<B: Backend> Store for SqlStore<B> {
         id: &str,
         load: Load,
     ) -> StoreResult<Stored> {
+        if B::BATCH_READS && !(kind == ResourceKind::Group && load.members) {
+            let get = Get {
+                tenant: t.clone(),
+                kind,
+                load,
+                id: id.to_string(),
+            };
+            return self
+                .gets
+                .run(&self.backend, get)
+                .await?
+                .ok_or(StoreError::NotFound);
+        }
         let mut conn = self.backend.read().await?;
         let (_, mut s) = Self::find(&mut conn, t, kind, id, false, load)
             .await?

@@ -264,6 +264,7 @@ crate::impl_conn!(Read, PgDialect);
 #[async_trait]
 impl Backend for PgBackend {
     type D = PgDialect;
+    const BATCH_READS: bool = true;
 
     async fn read(&self) -> StoreResult<Box<dyn Conn<PgDialect>>> {
         Ok(Box::new(Read(

@@ -501,6 +501,60 @@ async fn concurrent_creates_each_keep_their_own_attributes() {
     assert_eq!(s.get("/Users").await.body["totalResults"], 56);
 }
 
+/// Reads that arrive together may share a statement (PostgreSQL): each must still get its own
+/// user, with its own groups, or its own 404.
+#[tokio::test]
+async fn concurrent_reads_each_get_their_own_user() {
+    let s = TestServer::start().await;
+    let mut users = Vec::new();
+    for i in 0..24 {
+        users.push(s.user(&format!("read{i}@x.com")).await);
+    }
+    let team = s.group("Readers", &[&users[3], &users[5]]).await;
+    let mut set = tokio::task::JoinSet::new();
+    for round in 0..3 {
+        for (i, id) in users.iter().enumerate() {
+            // Three shapes of read: with groups, without them, and of an id that is not there.
+            let path = match (round, i % 4) {
+                (0, _) => format!("/Users/{id}"),
+                (1, _) => format!("/Users/{id}?excludedAttributes=groups"),
+                (_, 0) => format!("/Users/{id}-missing"),
+                _ => format!("/Users/{id}?attributes=userName,groups"),
+            };
+            let (client, url, token) = (s.client.clone(), s.url(&path), s.token.clone());
+            set.spawn(async move {
+                let res = client
+                    .get(url)
+                    .header("Authorization", format!("Bearer {token}"))
+                    .send()
+                    .await
+                    .unwrap_or_else(|e| panic!("request: {e}"));
+                (i, path, TestServer::read(res).await)
+            });
+        }
+    }
+    while let Some(r) = set.join_next().await {
+        let (i, path, r) = r.unwrap_or_else(|e| panic!("join: {e}"));
+        if path.contains("-missing") {
+            r.assert_error(404, None);
+            continue;
+        }
+        assert_eq!(r.status, StatusCode::OK, "{path}: {}", r.text);
+        assert_eq!(r.body["id"], users[i].as_str(), "{path}: {}", r.text);
+        assert_eq!(r.body["userName"], format!("read{i}@x.com"), "{path}");
+        let groups = r.body["groups"].as_array().map(|g| g.len()).unwrap_or(0);
+        let in_team = i == 3 || i == 5;
+        if path.contains("excludedAttributes=groups") {
+            assert_eq!(groups, 0, "{path}: {}", r.text);
+        } else {
+            assert_eq!(groups, usize::from(in_team), "{path}: {}", r.text);
+            if in_team {
+                assert_eq!(r.body["groups"][0]["value"], team.as_str(), "{path}");
+            }
+        }
+    }
+}
+
 #[tokio::test]
 async fn at_most_one_value_is_primary() {
     let s = TestServer::start().await;
