@@ -17,8 +17,10 @@ use crate::store::{ResourceRow, find_many, insert_rows_sql};
 use async_trait::async_trait;
 use muster_domain::model::{Load, Stored, TenantId};
 use muster_domain::store::{StoreError, StoreResult};
+use muster_scim::resource::fold;
 use muster_scim::schema::ResourceKind;
-use std::collections::HashSet;
+use serde_json::Value;
+use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex};
 use tokio::sync::oneshot;
 
@@ -188,10 +190,79 @@ impl<B: Backend> Job<B> for Get {
         let first = &jobs[0];
         let ids: Vec<String> = jobs.iter().map(|j| j.id.clone()).collect();
         let mut conn = backend.read().await?;
-        let mut found =
-            find_many::<B>(&mut conn, &first.tenant, first.kind, &ids, first.load).await?;
-        Ok(jobs.iter().map(|j| found.remove(&j.id)).collect())
+        let found = find_many::<B>(
+            &mut conn,
+            &first.tenant,
+            first.kind,
+            "r.id",
+            &ids,
+            first.load,
+        )
+        .await?;
+        let by_id = found.into_iter().map(|s| (s.id.clone(), s)).collect();
+        Ok(each_its_own(jobs.iter().map(|j| &j.id), by_id))
     }
+}
+
+/// A user looked up by name (`userName eq "…"`, folded as `name_norm` is).
+pub(crate) struct Lookup {
+    pub(crate) tenant: TenantId,
+    pub(crate) load: Load,
+    pub(crate) name: String,
+}
+
+#[async_trait]
+impl<B: Backend> Job<B> for Lookup {
+    type Key = (TenantId, Load);
+    type Out = Option<Stored>;
+    fn key(&self) -> Self::Key {
+        (self.tenant.clone(), self.load)
+    }
+    async fn run(backend: &B, jobs: &[Self]) -> StoreResult<Vec<Option<Stored>>> {
+        let first = &jobs[0];
+        let names: Vec<String> = jobs.iter().map(|j| j.name.clone()).collect();
+        let mut conn = backend.read().await?;
+        let kind = ResourceKind::User;
+        let found = find_many::<B>(
+            &mut conn,
+            &first.tenant,
+            kind,
+            "r.name_norm",
+            &names,
+            first.load,
+        )
+        .await?;
+        let by_name = found
+            .into_iter()
+            .filter_map(|s| {
+                let name = s.data.get("userName").and_then(Value::as_str).map(fold)?;
+                Some((name, s))
+            })
+            .collect();
+        Ok(each_its_own(jobs.iter().map(|j| &j.name), by_name))
+    }
+}
+
+/// The resource found for each key, in order. Two reads of one resource may share a statement:
+/// the last one takes it, the others a copy.
+fn each_its_own<'a>(
+    keys: impl Iterator<Item = &'a String> + Clone,
+    mut found: HashMap<String, Stored>,
+) -> Vec<Option<Stored>> {
+    let mut left: HashMap<&str, usize> = HashMap::new();
+    for k in keys.clone() {
+        *left.entry(k.as_str()).or_default() += 1;
+    }
+    keys.map(|k| {
+        let n = left.get_mut(k.as_str())?;
+        *n -= 1;
+        if *n == 0 {
+            found.remove(k)
+        } else {
+            found.get(k).cloned()
+        }
+    })
+    .collect()
 }
 
 #[cfg(test)]

@@ -1,7 +1,7 @@
 //! The directory store, written once over [`Backend`]: tenants, tokens, users, groups and
 //! memberships. Engines differ only in their [`crate::sql::Dialect`] and connection handling.
 
-use crate::batch::{Batcher, Create, Get};
+use crate::batch::{Batcher, Create, Get, Lookup};
 use crate::exec::{Backend, Conn, ExecError, Row, Ty, internal};
 use crate::row::{name_field, promote};
 use crate::sql::{Bind, Dialect, Sql, emit_cond, emit_order, table};
@@ -10,12 +10,14 @@ use muster_domain::model::{
     GroupRef, Load, MemberRef, Mode, NewResource, NewToken, SYSTEM_GROUPS, Stored, Tenant,
     TenantId, TokenInfo, class,
 };
-use muster_domain::query::Cond;
+use muster_domain::query::{Column, Cond, Field};
 use muster_domain::store::{
     ListPage, ListQuery, Mutation, PageReq, Store, StoreError, StoreResult,
 };
 use muster_scim::ScimError;
+use muster_scim::eval::Operand;
 use muster_scim::eval::{Scope, matches};
+use muster_scim::filter::CompareOp;
 use muster_scim::patch::MemberChange;
 use muster_scim::resource::{fold, format_datetime};
 use muster_scim::schema::{GROUP, ResourceKind};
@@ -67,6 +69,8 @@ pub struct SqlStore<B: Backend> {
     creates: Batcher<B, Create>,
     /// Reads by id, where the engine batches them ([`Backend::BATCH_READS`]).
     gets: Batcher<B, Get>,
+    /// Lookups of a user by name, likewise.
+    lookups: Batcher<B, Lookup>,
     /// Where the next `startIndex` page of a default-ordered list begins (the last `seq` served),
     /// so clients paging sequentially (Okta, PingOne: 1, 101, 201, …) get keyset queries instead
     /// of ever larger OFFSETs. Per node and safe to lose: a miss falls back to OFFSET.
@@ -144,6 +148,7 @@ impl<B: Backend> SqlStore<B> {
         Ok(SqlStore {
             creates: Batcher::default(),
             gets: Batcher::default(),
+            lookups: Batcher::default(),
             backend,
             pages: std::sync::Mutex::default(),
             counts: std::sync::Mutex::default(),
@@ -250,6 +255,24 @@ impl<B: Backend> SqlStore<B> {
         kind: ResourceKind,
         q: &ListQuery,
     ) -> StoreResult<ListPage> {
+        if let Some(name) = name_lookup::<B>(kind, q) {
+            let lookup = Lookup {
+                tenant: t.clone(),
+                load: q.load,
+                name,
+            };
+            let items: Vec<Stored> = self
+                .lookups
+                .run(&self.backend, lookup)
+                .await?
+                .into_iter()
+                .collect();
+            return Ok(ListPage {
+                total: items.len() as u64,
+                items,
+                next_cursor: None,
+            });
+        }
         let tbl = table(kind);
         let mut conn = self.backend.read().await?;
         let filter = where_clause::<B::D>(t, q.filter.as_ref());
@@ -474,25 +497,48 @@ fn resource_row(mut row: Row, groups: bool) -> StoreResult<(i64, Stored)> {
     ))
 }
 
-/// The resources of `kind` among `ids`, by id (with users' groups when `load` wants them).
+/// The resources of `kind` whose `key` (`r.id`, or `r.name_norm`) is among `values`, with
+/// users' groups when `load` wants them.
 pub(crate) async fn find_many<B: Backend>(
     conn: &mut C<B>,
     t: &TenantId,
     kind: ResourceKind,
-    ids: &[String],
+    key: &str,
+    values: &[String],
     load: Load,
-) -> StoreResult<HashMap<String, Stored>> {
+) -> StoreResult<Vec<Stored>> {
     let mut sql = select_resources::<B::D>(kind, load);
     sql.push(" WHERE r.tenant_id = ")
         .text(t.0.clone())
-        .push(" AND r.id IN ")
-        .text_list(ids);
+        .push(&format!(" AND {key} IN "))
+        .text_list(values);
     let groups = wants_groups(kind, load);
     conn.rows(&sql, &row_types(groups))
         .await?
         .into_iter()
-        .map(|r| resource_row(r, groups).map(|(_, s)| (s.id.clone(), s)))
+        .map(|r| resource_row(r, groups).map(|(_, s)| s))
         .collect()
+}
+
+/// The folded userName of a list query that looks one user up by name, when the engine batches
+/// reads: `userName eq "…"`, its first page, in the default order. IdPs ask it before every
+/// create and on every sync cycle.
+fn name_lookup<B: Backend>(kind: ResourceKind, q: &ListQuery) -> Option<String> {
+    let first = match &q.page {
+        PageReq::Index { start, count } => *start <= 1 && *count > 0,
+        PageReq::Cursor { cursor, count } => cursor.is_none() && *count > 0,
+    };
+    if !B::BATCH_READS || kind != ResourceKind::User || q.sort.is_some() || !first {
+        return None;
+    }
+    match &q.filter {
+        Some(Cond::Cmp {
+            field: Field::Column(Column::NameNorm),
+            op: CompareOp::Eq,
+            value: Operand::Str(name),
+        }) => Some(name.clone()),
+        _ => None,
+    }
 }
 
 /// Loads the members of a page of groups (users' groups come with the users' rows).

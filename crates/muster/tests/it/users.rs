@@ -512,11 +512,20 @@ async fn concurrent_reads_each_get_their_own_user() {
     }
     let team = s.group("Readers", &[&users[3], &users[5]]).await;
     let mut set = tokio::task::JoinSet::new();
-    for round in 0..3 {
+    for round in 0..4 {
         for (i, id) in users.iter().enumerate() {
-            // Three shapes of read: with groups, without them, and of an id that is not there.
+            // Three shapes of read: with groups (twice), without them, and of an id that is not
+            // there; and lookups by name, in changed case.
             let path = match (round, i % 4) {
-                (0, _) => format!("/Users/{id}"),
+                (0 | 3, _) => format!("/Users/{id}"),
+                (2, 1) => format!(
+                    "/Users?filter={}",
+                    enc(&format!("userName eq \"READ{i}@x.com\""))
+                ),
+                (2, 2) => format!(
+                    "/Users?filter={}",
+                    enc(&format!("userName eq \"nobody{i}@x.com\""))
+                ),
                 (1, _) => format!("/Users/{id}?excludedAttributes=groups"),
                 (_, 0) => format!("/Users/{id}-missing"),
                 _ => format!("/Users/{id}?attributes=userName,groups"),
@@ -540,6 +549,22 @@ async fn concurrent_reads_each_get_their_own_user() {
             continue;
         }
         assert_eq!(r.status, StatusCode::OK, "{path}: {}", r.text);
+        if path.contains("nobody") {
+            assert_eq!(r.body["totalResults"], 0, "{path}: {}", r.text);
+            assert!(
+                r.body.get("Resources").is_none_or(|v| v == &json!([])),
+                "{}",
+                r.text
+            );
+            continue;
+        }
+        let r = if path.contains("filter=") {
+            assert_eq!(r.body["totalResults"], 1, "{path}: {}", r.text);
+            let body = r.body["Resources"][0].clone();
+            crate::support::Resp { body, ..r }
+        } else {
+            r
+        };
         assert_eq!(r.body["id"], users[i].as_str(), "{path}: {}", r.text);
         assert_eq!(r.body["userName"], format!("read{i}@x.com"), "{path}");
         let groups = r.body["groups"].as_array().map(|g| g.len()).unwrap_or(0);
