@@ -97,6 +97,15 @@ impl Cond {
         Self::column_is(Column::Class, class.to_string())
     }
 
+    /// The groups SCIM lists: its own and the administrators' custom ones (rule 5: an IdP may
+    /// link those); never system or product groups (rule 13).
+    pub fn scim_listed_groups() -> Cond {
+        Cond::Or(
+            Box::new(Cond::class_is(crate::model::class::SCIM)),
+            Box::new(Cond::class_is(crate::model::class::CUSTOM)),
+        )
+    }
+
     fn not(c: Cond) -> Cond {
         match c {
             Cond::Const(b) => Cond::Const(!b),

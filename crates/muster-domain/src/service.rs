@@ -641,12 +641,7 @@ impl Scim {
             Some(f) => Some(resolve_filter(rt, &Filter::parse(f)?)?),
         };
         let filter = if kind == ResourceKind::Group {
-            // SCIM lists its own groups and the administrators' custom ones (rule 5: an IdP
-            // may link those); never system or product groups (rule 13).
-            let listed = Cond::Or(
-                Box::new(Cond::class_is(class::SCIM)),
-                Box::new(Cond::class_is(class::CUSTOM)),
-            );
+            let listed = Cond::scim_listed_groups();
             Some(match filter {
                 Some(f) => Cond::And(Box::new(f), Box::new(listed)),
                 None => listed,

@@ -13,6 +13,7 @@
 //! its own outcome.
 
 use crate::exec::{Backend, Ty};
+use crate::row::name_field;
 use crate::store::{ResourceRow, find_many, insert_rows_sql};
 use async_trait::async_trait;
 use muster_domain::model::{Load, Stored, TenantId};
@@ -197,6 +198,7 @@ impl<B: Backend> Job<B> for Get {
             "r.id",
             &ids,
             first.load,
+            false,
         )
         .await?;
         let by_id = found.into_iter().map(|s| (s.id.clone(), s)).collect();
@@ -204,38 +206,42 @@ impl<B: Backend> Job<B> for Get {
     }
 }
 
-/// A user looked up by name (`userName eq "…"`, folded as `name_norm` is).
+/// A user looked up by name (`userName eq "…"`), or a group SCIM lists (`displayName eq "…"`),
+/// the name folded as `name_norm` is.
 pub(crate) struct Lookup {
     pub(crate) tenant: TenantId,
+    pub(crate) kind: ResourceKind,
     pub(crate) load: Load,
     pub(crate) name: String,
 }
 
 #[async_trait]
 impl<B: Backend> Job<B> for Lookup {
-    type Key = (TenantId, Load);
+    type Key = (TenantId, ResourceKind, Load);
     type Out = Option<Stored>;
     fn key(&self) -> Self::Key {
-        (self.tenant.clone(), self.load)
+        (self.tenant.clone(), self.kind, self.load)
     }
     async fn run(backend: &B, jobs: &[Self]) -> StoreResult<Vec<Option<Stored>>> {
         let first = &jobs[0];
         let names: Vec<String> = jobs.iter().map(|j| j.name.clone()).collect();
         let mut conn = backend.read().await?;
-        let kind = ResourceKind::User;
+        let listed = first.kind == ResourceKind::Group;
         let found = find_many::<B>(
             &mut conn,
             &first.tenant,
-            kind,
+            first.kind,
             "r.name_norm",
             &names,
             first.load,
+            listed,
         )
         .await?;
+        let attr = name_field(first.kind);
         let by_name = found
             .into_iter()
             .filter_map(|s| {
-                let name = s.data.get("userName").and_then(Value::as_str).map(fold)?;
+                let name = s.data.get(attr).and_then(Value::as_str).map(fold)?;
                 Some((name, s))
             })
             .collect();

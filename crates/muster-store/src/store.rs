@@ -258,15 +258,20 @@ impl<B: Backend> SqlStore<B> {
         if let Some(name) = name_lookup::<B>(kind, q) {
             let lookup = Lookup {
                 tenant: t.clone(),
+                kind,
                 load: q.load,
                 name,
             };
-            let items: Vec<Stored> = self
+            let mut items: Vec<Stored> = self
                 .lookups
                 .run(&self.backend, lookup)
                 .await?
                 .into_iter()
                 .collect();
+            if !items.is_empty() && kind == ResourceKind::Group && q.load.members {
+                let mut conn = self.backend.read().await?;
+                load_extras::<B>(&mut conn, t, kind, &mut items, q.load).await?;
+            }
             return Ok(ListPage {
                 total: items.len() as u64,
                 items,
@@ -498,7 +503,7 @@ fn resource_row(mut row: Row, groups: bool) -> StoreResult<(i64, Stored)> {
 }
 
 /// The resources of `kind` whose `key` (`r.id`, or `r.name_norm`) is among `values`, with
-/// users' groups when `load` wants them.
+/// users' groups when `load` wants them; groups only of the classes SCIM lists when `listed`.
 pub(crate) async fn find_many<B: Backend>(
     conn: &mut C<B>,
     t: &TenantId,
@@ -506,12 +511,20 @@ pub(crate) async fn find_many<B: Backend>(
     key: &str,
     values: &[String],
     load: Load,
+    listed: bool,
 ) -> StoreResult<Vec<Stored>> {
     let mut sql = select_resources::<B::D>(kind, load);
     sql.push(" WHERE r.tenant_id = ")
         .text(t.0.clone())
         .push(&format!(" AND {key} IN "))
         .text_list(values);
+    if listed {
+        sql.push(&format!(
+            " AND r.class IN ('{}', '{}')",
+            class::SCIM,
+            class::CUSTOM
+        ));
+    }
     let groups = wants_groups(kind, load);
     conn.rows(&sql, &row_types(groups))
         .await?
@@ -520,23 +533,30 @@ pub(crate) async fn find_many<B: Backend>(
         .collect()
 }
 
-/// The folded userName of a list query that looks one user up by name, when the engine batches
-/// reads: `userName eq "…"`, its first page, in the default order. IdPs ask it before every
-/// create and on every sync cycle.
+/// The folded name of a list query that looks one resource up by name, when the engine batches
+/// reads: `userName eq "…"` (or a group's `displayName eq "…"` among those SCIM lists), its
+/// first page, in the default order. IdPs ask it before every create and on every sync cycle.
 fn name_lookup<B: Backend>(kind: ResourceKind, q: &ListQuery) -> Option<String> {
     let first = match &q.page {
         PageReq::Index { start, count } => *start <= 1 && *count > 0,
         PageReq::Cursor { cursor, count } => cursor.is_none() && *count > 0,
     };
-    if !B::BATCH_READS || kind != ResourceKind::User || q.sort.is_some() || !first {
+    if !B::BATCH_READS || q.sort.is_some() || !first {
         return None;
     }
-    match &q.filter {
-        Some(Cond::Cmp {
+    let name_eq = |c: &Cond| match c {
+        Cond::Cmp {
             field: Field::Column(Column::NameNorm),
             op: CompareOp::Eq,
             value: Operand::Str(name),
-        }) => Some(name.clone()),
+        } => Some(name.clone()),
+        _ => None,
+    };
+    match (kind, q.filter.as_ref()?) {
+        (ResourceKind::User, c) => name_eq(c),
+        (ResourceKind::Group, Cond::And(c, listed)) if **listed == Cond::scim_listed_groups() => {
+            name_eq(c)
+        }
         _ => None,
     }
 }

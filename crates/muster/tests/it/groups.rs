@@ -523,3 +523,51 @@ async fn display_name_is_required_and_a_group_cannot_contain_itself() {
     .assert_error(400, Some("invalidValue"));
     assert_eq!(ids(&s.get("/Groups").await), vec![g]);
 }
+
+/// Group lookups by name that arrive together may share a statement (PostgreSQL): each gets its
+/// own group, with its members unless excluded, and never a system group (rule 13).
+#[tokio::test]
+async fn concurrent_lookups_by_display_name_each_get_their_own_group() {
+    let s = TestServer::start().await;
+    let u = s.user("lookup-member@x.com").await;
+    let mut groups = Vec::new();
+    for i in 0..8 {
+        let members: Vec<&str> = if i % 2 == 0 { vec![u.as_str()] } else { vec![] };
+        groups.push(s.group(&format!("Team {i}"), &members).await);
+    }
+    let mut reads = Vec::new();
+    for round in 0..3 {
+        for i in 0..10usize {
+            let name = match i {
+                8 => "everyone".to_string(),
+                9 => "No Such Team".to_string(),
+                _ => format!("TEAM {i}"),
+            };
+            let filter = enc(&format!("displayName eq \"{name}\""));
+            let path = if round == 1 {
+                format!("/Groups?filter={filter}&excludedAttributes=members")
+            } else {
+                format!("/Groups?filter={filter}")
+            };
+            reads.push((i, path));
+        }
+    }
+    for (i, path, r) in s.get_all(reads).await {
+        assert_eq!(r.status, StatusCode::OK, "{path}: {}", r.text);
+        if i >= 8 {
+            assert_eq!(r.body["totalResults"], 0, "{path}: {}", r.text);
+            continue;
+        }
+        assert_eq!(r.body["totalResults"], 1, "{path}: {}", r.text);
+        let g = &r.body["Resources"][0];
+        assert_eq!(g["id"], groups[i].as_str(), "{path}: {}", r.text);
+        assert_eq!(g["displayName"], format!("Team {i}"), "{path}");
+        let members = g["members"].as_array().map(|m| m.len()).unwrap_or(0);
+        let expected = if path.contains("excludedAttributes") || i % 2 == 1 {
+            0
+        } else {
+            1
+        };
+        assert_eq!(members, expected, "{path}: {}", r.text);
+    }
+}

@@ -353,6 +353,32 @@ impl TestServer {
     }
 
     /// GETs a resource and asserts 200.
+    /// GETs every `(tag, path)` at once, each on a task of its own (so that the server sees
+    /// them together); answers as they come, with their tags and paths.
+    pub async fn get_all<T: Send + 'static>(
+        &self,
+        reads: Vec<(T, String)>,
+    ) -> Vec<(T, String, Resp)> {
+        let mut set = tokio::task::JoinSet::new();
+        for (tag, path) in reads {
+            let (client, url, token) = (self.client.clone(), self.url(&path), self.token.clone());
+            set.spawn(async move {
+                let res = client
+                    .get(url)
+                    .header("Authorization", format!("Bearer {token}"))
+                    .send()
+                    .await
+                    .unwrap_or_else(|e| panic!("request: {e}"));
+                (tag, path, TestServer::read(res).await)
+            });
+        }
+        let mut out = Vec::new();
+        while let Some(r) = set.join_next().await {
+            out.push(r.unwrap_or_else(|e| panic!("join: {e}")));
+        }
+        out
+    }
+
     pub async fn get_ok(&self, path: &str) -> Value {
         let r = self.get(path).await;
         assert_eq!(r.status, StatusCode::OK, "{path}: {}", r.text);

@@ -511,7 +511,7 @@ async fn concurrent_reads_each_get_their_own_user() {
         users.push(s.user(&format!("read{i}@x.com")).await);
     }
     let team = s.group("Readers", &[&users[3], &users[5]]).await;
-    let mut set = tokio::task::JoinSet::new();
+    let mut reads = Vec::new();
     for round in 0..4 {
         for (i, id) in users.iter().enumerate() {
             // Three shapes of read: with groups (twice), without them, and of an id that is not
@@ -530,20 +530,10 @@ async fn concurrent_reads_each_get_their_own_user() {
                 (_, 0) => format!("/Users/{id}-missing"),
                 _ => format!("/Users/{id}?attributes=userName,groups"),
             };
-            let (client, url, token) = (s.client.clone(), s.url(&path), s.token.clone());
-            set.spawn(async move {
-                let res = client
-                    .get(url)
-                    .header("Authorization", format!("Bearer {token}"))
-                    .send()
-                    .await
-                    .unwrap_or_else(|e| panic!("request: {e}"));
-                (i, path, TestServer::read(res).await)
-            });
+            reads.push((i, path));
         }
     }
-    while let Some(r) = set.join_next().await {
-        let (i, path, r) = r.unwrap_or_else(|e| panic!("join: {e}"));
+    for (i, path, r) in s.get_all(reads).await {
         if path.contains("-missing") {
             r.assert_error(404, None);
             continue;
