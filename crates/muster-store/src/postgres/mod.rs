@@ -1,6 +1,7 @@
 //! PostgreSQL (and PostgreSQL-compatible distributed SQL): for several stateless muster nodes
-//! on one database. Writes lock the row they change (`SELECT … FOR UPDATE`), so concurrent
-//! PATCHes from different nodes serialise per resource; migrations serialise on a lock row.
+//! on one database. Writes lock the row they change (a user by `SELECT … FOR UPDATE`, a group by
+//! bumping its version), so concurrent PATCHes from different nodes serialise per resource;
+//! migrations serialise on a lock row.
 
 use crate::exec::{Backend, Conn, ExecResult, exec_error, internal, pool_error};
 use crate::migrate::Migration;
