@@ -9,8 +9,8 @@
 //! in a task of its own so that a cancelled request never strands the others. The task takes
 //! everything queued (up to [`MAX_JOBS`]), runs the jobs of one [`Job::Key`] in one statement
 //! per power of two of jobs (so that few statement texts are ever prepared), answers each, and
-//! goes on while jobs wait. A statement that fails runs its jobs again one by one, so each gets
-//! its own outcome.
+//! goes on while jobs wait. A create's statement that one row fails runs its rows again one by
+//! one, so each gets its own outcome.
 
 use crate::exec::{Backend, Ty};
 use crate::row::name_field;
@@ -36,6 +36,10 @@ const DRAINS: usize = 2;
 pub(crate) trait Job<B: Backend>: Send + Sync + Sized + 'static {
     type Key: PartialEq + Send;
     type Out: Send + 'static;
+    /// Whether one job can fail its statement for all (a create's row, of a tenant deleted
+    /// meanwhile, fails the `INSERT` on its foreign key): the jobs of a failed statement then run
+    /// again one by one, each for its own answer.
+    const ALONE_ON_FAILURE: bool = false;
     fn key(&self) -> Self::Key;
     /// Runs `jobs` (at least one, all of one key) in one statement; an answer per job, in order.
     async fn run(backend: &B, jobs: &[Self]) -> StoreResult<Vec<Self::Out>>;
@@ -92,13 +96,49 @@ fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|p| p.into_inner())
 }
 
+/// A drain's place in [`Queue::drains`]. Given back by [`drain`] when the queue is empty; should
+/// the task end otherwise (a panic), given back here, with a new drain started for the jobs still
+/// queued, so that they are not left waiting for a drain that will never come.
+struct Place<B: Backend, J: Job<B>> {
+    backend: Arc<B>,
+    queue: Arc<Mutex<Queue<J, J::Out>>>,
+    given_back: bool,
+}
+
+impl<B: Backend, J: Job<B>> Drop for Place<B, J> {
+    fn drop(&mut self) {
+        if self.given_back {
+            return;
+        }
+        let restart = {
+            let mut q = lock(&self.queue);
+            let restart = !q.jobs.is_empty();
+            if !restart {
+                q.drains -= 1;
+            }
+            restart
+        };
+        if restart && let Ok(rt) = tokio::runtime::Handle::try_current() {
+            rt.spawn(drain(self.backend.clone(), self.queue.clone()));
+        } else if restart {
+            lock(&self.queue).drains -= 1;
+        }
+    }
+}
+
 /// Runs queued jobs until none are left.
 async fn drain<B: Backend, J: Job<B>>(backend: Arc<B>, queue: Arc<Mutex<Queue<J, J::Out>>>) {
+    let mut place = Place {
+        backend: backend.clone(),
+        queue: queue.clone(),
+        given_back: false,
+    };
     loop {
         let mut taken: Vec<Queued<J, J::Out>> = {
             let mut q = lock(&queue);
             if q.jobs.is_empty() {
                 q.drains -= 1;
+                place.given_back = true;
                 return;
             }
             let n = q.jobs.len().min(MAX_JOBS);
@@ -129,12 +169,10 @@ async fn answer<B: Backend, J: Job<B>>(backend: &B, queued: Vec<Queued<J, J::Out
                 let _ = done.send(Ok(out));
             }
         }
-        Err(e) if jobs.len() == 1 => {
-            if let Some(done) = senders.into_iter().next() {
-                let _ = done.send(Err(e));
-            }
-        }
-        _ => {
+        // Only a failure of the statement itself can be one job's; the database out of reach
+        // or a serialization failure is everyone's, and so is their answer (a create whose
+        // session broke as it committed must not be run again and answered 409).
+        Err(StoreError::Internal(_)) if J::ALONE_ON_FAILURE && jobs.len() > 1 => {
             for (job, done) in jobs.iter().zip(senders) {
                 let one = J::run(backend, std::slice::from_ref(job)).await;
                 let _ = done.send(one.and_then(|mut o| {
@@ -143,6 +181,28 @@ async fn answer<B: Backend, J: Job<B>>(backend: &B, queued: Vec<Queued<J, J::Out
                 }));
             }
         }
+        Err(e) => {
+            for done in senders {
+                let _ = done.send(Err(same_error(&e)));
+            }
+        }
+        Ok(_) => {
+            for done in senders {
+                let _ = done.send(Err(StoreError::Internal(
+                    "a batch answered another number of rows".into(),
+                )));
+            }
+        }
+    }
+}
+
+/// `e` again, for another job of the statement it failed.
+fn same_error(e: &StoreError) -> StoreError {
+    match e {
+        StoreError::Busy => StoreError::Busy,
+        StoreError::Unavailable(m) => StoreError::Unavailable(m.clone()),
+        StoreError::Conflict(f) => StoreError::Conflict(f.clone()),
+        other => StoreError::Internal(other.to_string()),
     }
 }
 
@@ -154,6 +214,7 @@ pub(crate) struct Create(pub(crate) ResourceRow);
 impl<B: Backend> Job<B> for Create {
     type Key = ResourceKind;
     type Out = bool;
+    const ALONE_ON_FAILURE: bool = true;
     fn key(&self) -> ResourceKind {
         self.0.kind
     }

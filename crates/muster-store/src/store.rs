@@ -1315,10 +1315,11 @@ impl<B: Backend> Store for SqlStore<B> {
         let data_changed = update.data != current.data;
         let class_changed = update.class.as_ref().is_some_and(|c| *c != current.class);
         if !(data_changed || class_changed || !update.members.is_empty()) {
+            // Nothing changes: the transaction ends here (rolled back, with a group's bump),
+            // before `loaded` takes a connection of its own.
+            drop(conn);
             if bumped {
-                // Nothing changes: the bump is rolled back with the transaction, and the
-                // resource is as it was before it.
-                drop(conn);
+                // The group is as it was before the bump.
                 let mut conn = self.backend.read().await?;
                 current = Self::find(&mut conn, t, kind, id, false, Load::default())
                     .await?

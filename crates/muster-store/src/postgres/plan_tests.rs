@@ -1,14 +1,15 @@
 //! PostgreSQL's plans of the membership statements, before any statistics exist: the state of
 //! every table during an initial sync, until ANALYZE reaches it. Each listed id must probe a
-//! unique index, never read the tenant's users or the group's members. Runs when
-//! MUSTER_TEST_POSTGRES_URL is set.
+//! unique index, never read the tenant's users or the group's members. Also how many sessions
+//! a write holds at once. Runs when MUSTER_TEST_POSTGRES_URL is set.
 
 use super::{PgDialect, PgStore, drop_schema_blocking};
 use crate::exec::{Backend, Ty};
 use crate::sql::Sql;
 use crate::store::{delete_members, first_unknown_sql, insert_found_members};
-use muster_domain::model::Mode;
+use muster_domain::model::{Load, Mode, NewResource, Stored, Update};
 use muster_domain::store::Store;
+use muster_scim::schema::ResourceKind;
 
 /// A schema of its own for a test, dropped when the test ends, also when it fails.
 struct Scratch {
@@ -163,5 +164,59 @@ async fn analyze_gathers_no_statistics_on_documents() {
         assert!(skipped.iter().any(|c| c == column), "{column}: {skipped:?}");
     }
     drop(conn);
+    drop(store);
+}
+
+/// An update that changes nothing ends its transaction before it reads what the answer needs:
+/// holding it meanwhile, a pool of one session waited for itself (until the acquire timeout),
+/// and N identical PUTs on a pool of N did the same.
+#[tokio::test]
+async fn an_update_that_changes_nothing_needs_one_session_at_a_time() {
+    let Some(scratch) = Scratch::new() else {
+        return;
+    };
+    let store = PgStore::connect_schema(&scratch.url, &scratch.schema, 1)
+        .await
+        .unwrap();
+    let t = store.create_tenant("noop", Mode::Scim).await.unwrap();
+    let named = |attr: &str, name: &str| {
+        let mut data = serde_json::Map::new();
+        data.insert(attr.into(), name.into());
+        NewResource {
+            data,
+            members: Vec::new(),
+            class: "scim".into(),
+        }
+    };
+    let user = store
+        .create(&t.id, ResourceKind::User, named("userName", "same@x.com"))
+        .await
+        .unwrap();
+    let group = store
+        .create(&t.id, ResourceKind::Group, named("displayName", "Same"))
+        .await
+        .unwrap();
+    let load = Load {
+        groups: true,
+        members: true,
+        ..Load::default()
+    };
+    for (kind, id) in [
+        (ResourceKind::User, user.id),
+        (ResourceKind::Group, group.id),
+    ] {
+        let mut same = |cur: &Stored| {
+            Ok(Update {
+                data: cur.data.clone(),
+                members: Vec::new(),
+                class: None,
+            })
+        };
+        let update = store.update(&t.id, kind, &id, None, load, &mut same);
+        let done = tokio::time::timeout(std::time::Duration::from_secs(10), update)
+            .await
+            .unwrap_or_else(|_| panic!("{kind:?}: the update waited for a second session"));
+        assert_eq!(done.unwrap().version, 1, "{kind:?}");
+    }
     drop(store);
 }

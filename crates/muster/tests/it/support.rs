@@ -352,7 +352,6 @@ impl TestServer {
             .unwrap_or_default()
     }
 
-    /// GETs a resource and asserts 200.
     /// GETs every `(tag, path)` at once, each on a task of its own (so that the server sees
     /// them together); answers as they come, with their tags and paths.
     pub async fn get_all<T: Send + 'static>(
@@ -379,6 +378,7 @@ impl TestServer {
         out
     }
 
+    /// GETs a resource and asserts 200.
     pub async fn get_ok(&self, path: &str) -> Value {
         let r = self.get(path).await;
         assert_eq!(r.status, StatusCode::OK, "{path}: {}", r.text);
