@@ -233,80 +233,61 @@ impl<B: Backend> Job<B> for Create {
     }
 }
 
-/// A resource read by id (without a group's members).
-pub(crate) struct Get {
+/// How a [`Read`] finds its resource.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(crate) enum By {
+    Id,
+    /// The name folded as `name_norm` is: a user's `userName eq "…"`, or a group's
+    /// `displayName eq "…"` among the groups SCIM lists.
+    Name,
+}
+
+/// A resource read by id or looked up by name (without a group's members).
+pub(crate) struct Read {
     pub(crate) tenant: TenantId,
     pub(crate) kind: ResourceKind,
     pub(crate) load: Load,
-    pub(crate) id: String,
+    pub(crate) by: By,
+    pub(crate) value: String,
 }
 
 #[async_trait]
-impl<B: Backend> Job<B> for Get {
-    type Key = (TenantId, ResourceKind, Load);
+impl<B: Backend> Job<B> for Read {
+    type Key = (TenantId, ResourceKind, Load, By);
     type Out = Option<Stored>;
     fn key(&self) -> Self::Key {
-        (self.tenant.clone(), self.kind, self.load)
+        (self.tenant.clone(), self.kind, self.load, self.by)
     }
     async fn run(backend: &B, jobs: &[Self]) -> StoreResult<Vec<Option<Stored>>> {
         let first = &jobs[0];
-        let ids: Vec<String> = jobs.iter().map(|j| j.id.clone()).collect();
+        let values: Vec<String> = jobs.iter().map(|j| j.value.clone()).collect();
+        let (column, listed) = match first.by {
+            By::Id => ("r.id", false),
+            By::Name => ("r.name_norm", first.kind == ResourceKind::Group),
+        };
         let mut conn = backend.read().await?;
         let found = find_many::<B>(
             &mut conn,
             &first.tenant,
             first.kind,
-            "r.id",
-            &ids,
-            first.load,
-            false,
-        )
-        .await?;
-        let by_id = found.into_iter().map(|s| (s.id.clone(), s)).collect();
-        Ok(each_its_own(jobs.iter().map(|j| &j.id), by_id))
-    }
-}
-
-/// A user looked up by name (`userName eq "…"`), or a group SCIM lists (`displayName eq "…"`),
-/// the name folded as `name_norm` is.
-pub(crate) struct Lookup {
-    pub(crate) tenant: TenantId,
-    pub(crate) kind: ResourceKind,
-    pub(crate) load: Load,
-    pub(crate) name: String,
-}
-
-#[async_trait]
-impl<B: Backend> Job<B> for Lookup {
-    type Key = (TenantId, ResourceKind, Load);
-    type Out = Option<Stored>;
-    fn key(&self) -> Self::Key {
-        (self.tenant.clone(), self.kind, self.load)
-    }
-    async fn run(backend: &B, jobs: &[Self]) -> StoreResult<Vec<Option<Stored>>> {
-        let first = &jobs[0];
-        let names: Vec<String> = jobs.iter().map(|j| j.name.clone()).collect();
-        let mut conn = backend.read().await?;
-        let listed = first.kind == ResourceKind::Group;
-        let found = find_many::<B>(
-            &mut conn,
-            &first.tenant,
-            first.kind,
-            "r.name_norm",
-            &names,
+            column,
+            &values,
             first.load,
             listed,
         )
         .await?;
-        let attr = name_field(first.kind);
-        let by_name = found
+        let name = name_field(first.kind);
+        let by_value = found
             .into_iter()
             .filter_map(|s| {
-                let name = s.data.get(attr).and_then(Value::as_str).map(fold)?;
-                Some((name, s))
+                let value = match first.by {
+                    By::Id => s.id.clone(),
+                    By::Name => s.data.get(name).and_then(Value::as_str).map(fold)?,
+                };
+                Some((value, s))
             })
             .collect();
-        Ok(each_its_own(jobs.iter().map(|j| &j.name), by_name))
+        Ok(each_its_own(jobs.iter().map(|j| &j.value), by_value))
     }
 }
 

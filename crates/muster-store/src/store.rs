@@ -1,7 +1,7 @@
 //! The directory store, written once over [`Backend`]: tenants, tokens, users, groups and
 //! memberships. Engines differ only in their [`crate::sql::Dialect`] and connection handling.
 
-use crate::batch::{Batcher, Create, Get, Lookup};
+use crate::batch::{Batcher, By, Create, Read};
 use crate::exec::{Backend, Conn, ExecError, Row, Ty, internal};
 use crate::row::{name_field, promote};
 use crate::sql::{Bind, Dialect, Sql, emit_cond, emit_order, table};
@@ -67,10 +67,8 @@ pub struct SqlStore<B: Backend> {
     pub(crate) backend: Arc<B>,
     /// Single-row creates, written together (see [`crate::batch`]).
     creates: Batcher<B, Create>,
-    /// Reads by id, where the engine batches them ([`Backend::BATCH_READS`]).
-    gets: Batcher<B, Get>,
-    /// Lookups of a user by name, likewise.
-    lookups: Batcher<B, Lookup>,
+    /// Reads by id and lookups by name, where the engine batches them ([`Backend::BATCH_READS`]).
+    reads: Batcher<B, Read>,
     /// Where the next `startIndex` page of a default-ordered list begins (the last `seq` served),
     /// so clients paging sequentially (Okta, PingOne: 1, 101, 201, …) get keyset queries instead
     /// of ever larger OFFSETs. Per node and safe to lose: a miss falls back to OFFSET.
@@ -147,8 +145,7 @@ impl<B: Backend> SqlStore<B> {
         let backend = Arc::new(backend);
         Ok(SqlStore {
             creates: Batcher::default(),
-            gets: Batcher::default(),
-            lookups: Batcher::default(),
+            reads: Batcher::default(),
             backend,
             pages: std::sync::Mutex::default(),
             counts: std::sync::Mutex::default(),
@@ -256,14 +253,15 @@ impl<B: Backend> SqlStore<B> {
         q: &ListQuery,
     ) -> StoreResult<ListPage> {
         if let Some(name) = name_lookup::<B>(kind, q) {
-            let lookup = Lookup {
+            let lookup = Read {
                 tenant: t.clone(),
                 kind,
                 load: q.load,
-                name,
+                by: By::Name,
+                value: name,
             };
             let mut items: Vec<Stored> = self
-                .lookups
+                .reads
                 .run(&self.backend, lookup)
                 .await?
                 .into_iter()
@@ -437,6 +435,16 @@ fn wants_groups(kind: ResourceKind, load: Load) -> bool {
     kind == ResourceKind::User && load.groups
 }
 
+/// ` AND <alias>.class IN (…)` of the groups SCIM lists ([`Cond::scim_listed_groups`]): constants,
+/// written into the text so they add no binds.
+fn listed_classes(alias: &str) -> String {
+    format!(
+        " AND {alias}.class IN ('{}', '{}')",
+        class::SCIM,
+        class::CUSTOM
+    )
+}
+
 /// `SELECT … FROM <table> r` of resource reads. A user read that wants its groups gets them as
 /// one more column, a JSON array of `[id, display]` pairs by name, so a GET and a page of users
 /// are each one statement. SCIM sees a user's own and custom groups, never system or product
@@ -452,11 +460,7 @@ fn select_resources<D: Dialect>(kind: ResourceKind, load: Load) -> Sql<D> {
              WHERE m.tenant_id = r.tenant_id AND m.member_id = r.id"
         ));
         if !load.all_kinds {
-            sql.push(&format!(
-                " AND g.class IN ('{}', '{}')",
-                class::SCIM,
-                class::CUSTOM
-            ));
+            sql.push(&listed_classes("g"));
         }
         sql.push(")");
     }
@@ -519,11 +523,7 @@ pub(crate) async fn find_many<B: Backend>(
         .push(&format!(" AND {key} IN "))
         .text_list(values);
     if listed {
-        sql.push(&format!(
-            " AND r.class IN ('{}', '{}')",
-            class::SCIM,
-            class::CUSTOM
-        ));
+        sql.push(&listed_classes("r"));
     }
     let groups = wants_groups(kind, load);
     conn.rows(&sql, &row_types(groups))
@@ -1261,14 +1261,15 @@ impl<B: Backend> Store for SqlStore<B> {
         load: Load,
     ) -> StoreResult<Stored> {
         if B::BATCH_READS && !(kind == ResourceKind::Group && load.members) {
-            let get = Get {
+            let get = Read {
                 tenant: t.clone(),
                 kind,
                 load,
-                id: id.to_string(),
+                by: By::Id,
+                value: id.to_string(),
             };
             return self
-                .gets
+                .reads
                 .run(&self.backend, get)
                 .await?
                 .ok_or(StoreError::NotFound);
@@ -1331,7 +1332,8 @@ impl<B: Backend> Store for SqlStore<B> {
         for change in &update.members {
             apply_member_change::<B>(&mut conn, t, id, change).await?;
         }
-        let mut sets = Vec::new();
+        // What the row's UPDATE sets, if anything: ", " once it has set something.
+        let mut sep = "";
         let mut sql = S::<B>::new(&format!("UPDATE {tbl} SET "));
         if data_changed {
             let p = promote(kind, &update.data)?;
@@ -1354,28 +1356,23 @@ impl<B: Backend> Store for SqlStore<B> {
                 .text(p.data)
                 .push(", search = ")
                 .json(p.search);
-            sets.push("data");
+            sep = ", ";
         }
         if let Some(c) = update.class.as_ref().filter(|_| class_changed) {
-            sql.push(if sets.is_empty() {
-                "class = "
-            } else {
-                ", class = "
-            })
-            .text(c.clone());
-            sets.push("class");
+            sql.push(sep).push("class = ").text(c.clone());
+            sep = ", ";
         }
         if !bumped {
-            // A member change alone bumps the group's version: its document is untouched.
+            // A user's version moves with its write; a group's moved when it was locked.
             current.last_modified = now();
-            sql.push(if sets.is_empty() { "" } else { ", " })
+            sql.push(sep)
                 .push("last_modified = ")
                 .text(current.last_modified.clone())
                 .push(", version = ")
                 .int(version);
-            sets.push("version");
+            sep = ", ";
         }
-        if !sets.is_empty() {
+        if !sep.is_empty() {
             sql.push(" WHERE seq = ").int(seq);
             conn.exec(&sql)
                 .await
