@@ -24,6 +24,13 @@ impl Scratch {
         let schema = format!("p_{}", uuid::Uuid::new_v4().simple());
         (!url.is_empty()).then_some(Scratch { url, schema })
     }
+
+    /// The store on this schema, migrated, with at most `sessions` connections.
+    async fn store(&self, sessions: u32) -> PgStore {
+        PgStore::connect_schema(&self.url, &self.schema, sessions)
+            .await
+            .unwrap()
+    }
 }
 
 impl Drop for Scratch {
@@ -48,9 +55,7 @@ async fn member_changes_probe_unique_indexes_whatever_the_statistics() {
     let Some(scratch) = Scratch::new() else {
         return;
     };
-    let store = PgStore::connect_schema(&scratch.url, &scratch.schema, 2)
-        .await
-        .unwrap();
+    let store = scratch.store(2).await;
     let t = store.create_tenant("plans", Mode::Scim).await.unwrap();
     let tid = &t.id;
     // 20k users and a group of 5k, written in bulk: no ANALYZE has seen them (autovacuum is
@@ -141,9 +146,7 @@ async fn analyze_gathers_no_statistics_on_documents() {
     let Some(scratch) = Scratch::new() else {
         return;
     };
-    let store = PgStore::connect_schema(&scratch.url, &scratch.schema, 1)
-        .await
-        .unwrap();
+    let store = scratch.store(1).await;
     let sql = Sql::<PgDialect>::new(
         "SELECT c.relname || '.' || a.attname FROM pg_attribute a \
          JOIN pg_class c ON c.oid = a.attrelid JOIN pg_namespace n ON n.oid = c.relnamespace \
@@ -175,9 +178,7 @@ async fn an_update_that_changes_nothing_needs_one_session_at_a_time() {
     let Some(scratch) = Scratch::new() else {
         return;
     };
-    let store = PgStore::connect_schema(&scratch.url, &scratch.schema, 1)
-        .await
-        .unwrap();
+    let store = scratch.store(1).await;
     let t = store.create_tenant("noop", Mode::Scim).await.unwrap();
     let named = |attr: &str, name: &str| {
         let mut data = serde_json::Map::new();
