@@ -7,8 +7,7 @@ use muster_domain::admin::model::AuditEvent;
 use muster_domain::admin::service::AuditSink;
 use muster_domain::store::Store;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
-use tokio::sync::{Notify, mpsc, oneshot};
+use tokio::sync::{mpsc, oneshot};
 
 /// Events per batch at most.
 const BATCH: usize = 512;
@@ -47,89 +46,57 @@ pub fn start_retention(store: Arc<dyn Store>, days: u32) {
 /// Batches audit events into the store.
 pub struct AuditWriter {
     tx: mpsc::UnboundedSender<Msg>,
-    shared: Arc<Shared>,
 }
-
-/// What the senders and the writer task share besides the channel.
-#[derive(Default)]
-struct Shared {
-    /// Events sent and not yet taken by the writer task.
-    queued: AtomicUsize,
-    /// Ends the writer's linger early: a batch is full, or someone waits in `flush`.
-    hurry: Notify,
-}
-
-/// Messages taken from the channel per wake at most (a few batches).
-const DRAIN: usize = 8 * BATCH;
 
 impl AuditWriter {
     /// Starts the writer task on the current runtime.
     pub fn start(store: Arc<dyn Store>) -> Arc<AuditWriter> {
         let (tx, mut rx) = mpsc::unbounded_channel::<Msg>();
-        let shared = Arc::new(Shared::default());
-        let task_shared = shared.clone();
         tokio::spawn(async move {
-            let shared = task_shared;
-            let mut msgs: Vec<Msg> = Vec::with_capacity(DRAIN);
-            let mut batch: Vec<AuditEvent> = Vec::with_capacity(DRAIN);
+            let mut batch: Vec<AuditEvent> = Vec::with_capacity(BATCH);
             let mut waiters: Vec<oneshot::Sender<()>> = Vec::new();
-            let mut behind = false;
             while let Some(first) = rx.recv().await {
-                msgs.push(first);
-                // Events that arrive within LINGER of the first share its transaction. The
-                // task sleeps through the linger instead of taking each event as it comes:
-                // under load, a wake and a new timer per event cost the serving threads more
-                // than the writing. Senders cut it short for a full batch or a flush.
-                if !behind && !matches!(msgs[0], Msg::Flush(_)) {
-                    tokio::select! {
-                        _ = tokio::time::sleep(LINGER) => {}
-                        _ = shared.hurry.notified() => {}
-                    }
-                }
-                while msgs.len() < DRAIN {
-                    match rx.try_recv() {
-                        Ok(msg) => msgs.push(msg),
-                        Err(_) => break,
-                    }
-                }
-                behind = msgs.len() >= DRAIN;
-                let mut events = 0;
-                for msg in msgs.drain(..) {
+                // Events that arrive within LINGER of the first share its transaction: under
+                // load that is one commit per LINGER instead of one per few events.
+                let deadline = tokio::time::Instant::now() + LINGER;
+                let mut next = Some(first);
+                while let Some(msg) = next.take() {
                     match msg {
-                        Msg::Event(e) => {
-                            events += 1;
-                            batch.push(*e);
-                        }
+                        Msg::Event(e) => batch.push(*e),
                         Msg::Flush(w) => waiters.push(w),
                     }
+                    if batch.len() >= BATCH || !waiters.is_empty() {
+                        break;
+                    }
+                    next = tokio::time::timeout_at(deadline, rx.recv())
+                        .await
+                        .unwrap_or_default();
                 }
-                shared.queued.fetch_sub(events, Ordering::Relaxed);
-                for chunk in batch.chunks(BATCH) {
+                if !batch.is_empty() {
                     // Retried once: losing audit events to a passing lock timeout is worse
                     // than a short delay.
-                    let mut result = store.append_audit(chunk).await;
+                    let mut result = store.append_audit(&batch).await;
                     if result.is_err() {
                         tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-                        result = store.append_audit(chunk).await;
+                        result = store.append_audit(&batch).await;
                     }
                     if let Err(e) = result {
-                        tracing::error!(error = %e, events = chunk.len(), "could not write audit events");
+                        tracing::error!(error = %e, events = batch.len(), "could not write audit events");
                     }
+                    batch.clear();
                 }
-                batch.clear();
                 for w in waiters.drain(..) {
                     let _ = w.send(());
                 }
             }
         });
-        Arc::new(AuditWriter { tx, shared })
+        Arc::new(AuditWriter { tx })
     }
 
     /// Waits until every event recorded before this call is stored.
     pub async fn flush(&self) {
         let (tx, rx) = oneshot::channel();
         if self.tx.send(Msg::Flush(tx)).is_ok() {
-            self.shared.hurry.notify_one();
             let _ = rx.await;
         }
     }
@@ -137,10 +104,6 @@ impl AuditWriter {
 
 impl AuditSink for AuditWriter {
     fn record(&self, event: AuditEvent) {
-        // Counted before the send, so the writer never takes more than was counted.
-        if self.shared.queued.fetch_add(1, Ordering::Relaxed) + 1 == BATCH {
-            self.shared.hurry.notify_one();
-        }
         let _ = self.tx.send(Msg::Event(Box::new(event)));
     }
 }
