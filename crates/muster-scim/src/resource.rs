@@ -415,23 +415,24 @@ pub fn render(rt: &ResourceType, id: &str, resource: &Map<String, Value>, meta: 
     render_owned(rt, id, resource.clone(), meta)
 }
 
-/// [`render`], consuming the attributes (no copy of the document on the hot path).
+/// [`render`], consuming the attributes (no copy of the document on the hot path): `schemas`
+/// and `id` are shifted in front of the stored attributes in their own map, not the attributes
+/// re-inserted into a new one (hashing every key again was a tenth of a list page's CPU).
 pub fn render_owned(
     rt: &ResourceType,
     id: &str,
     resource: Map<String, Value>,
     meta: &Meta,
 ) -> Value {
-    let mut out = Map::new();
     let mut schemas = vec![Value::String(rt.core.id.to_string())];
     for ext in &rt.extensions {
         if resource.contains_key(ext.id) {
             schemas.push(Value::String(ext.id.to_string()));
         }
     }
-    out.insert("schemas".into(), Value::Array(schemas));
-    out.insert("id".into(), Value::String(id.to_string()));
-    out.extend(resource);
+    let mut out = resource;
+    out.shift_insert(0, "schemas".into(), Value::Array(schemas));
+    out.shift_insert(1, "id".into(), Value::String(id.to_string()));
     let mut m = Map::new();
     m.insert("resourceType".into(), Value::String(rt.name.to_string()));
     m.insert("created".into(), Value::String(meta.created.clone()));
@@ -441,6 +442,7 @@ pub fn render_owned(
     );
     m.insert("location".into(), Value::String(meta.location.clone()));
     m.insert("version".into(), Value::String(meta.etag()));
+    out.shift_remove("meta");
     out.insert("meta".into(), Value::Object(m));
     Value::Object(out)
 }
@@ -453,6 +455,60 @@ mod tests {
 
     fn user() -> &'static ResourceType {
         ResourceType::of(ResourceKind::User)
+    }
+
+    #[test]
+    fn renders_schemas_and_id_first_the_attributes_in_order_and_meta_last() {
+        let mut stored = Map::new();
+        stored.insert("userName".into(), json!("ann"));
+        stored.insert(
+            "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User".into(),
+            json!({"department": "R&D"}),
+        );
+        stored.insert("active".into(), json!(true));
+        // Server-owned names in a stored document never win over the server's own.
+        stored.insert("id".into(), json!("client-chosen"));
+        stored.insert("meta".into(), json!({"created": "x"}));
+        let meta = Meta {
+            created: "2026-01-02T03:04:05.678Z".into(),
+            last_modified: "2026-02-03T04:05:06.789Z".into(),
+            version: 7,
+            location: "https://example.com/scim/v2/Users/u1".into(),
+        };
+        let out = render(user(), "u1", &stored, &meta);
+        let keys: Vec<&str> = out
+            .as_object()
+            .map(|o| o.keys().map(String::as_str).collect())
+            .unwrap_or_default();
+        assert_eq!(
+            keys,
+            [
+                "schemas",
+                "id",
+                "userName",
+                "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User",
+                "active",
+                "meta"
+            ]
+        );
+        assert_eq!(out["id"], "u1");
+        assert_eq!(
+            out["schemas"],
+            json!([
+                "urn:ietf:params:scim:schemas:core:2.0:User",
+                "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"
+            ])
+        );
+        assert_eq!(
+            out["meta"],
+            json!({
+                "resourceType": "User",
+                "created": "2026-01-02T03:04:05.678Z",
+                "lastModified": "2026-02-03T04:05:06.789Z",
+                "location": "https://example.com/scim/v2/Users/u1",
+                "version": "W/\"7\""
+            })
+        );
     }
 
     #[test]

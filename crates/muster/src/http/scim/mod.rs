@@ -28,7 +28,7 @@ async fn bulk(
     extract::Caller(ctx): extract::Caller,
     extract::ScimBody(body): extract::ScimBody,
 ) -> Result<axum::response::Response, ApiError> {
-    let size = body.to_string().len();
+    let size = resources::json_text(&body).len();
     let out = s.scim.bulk(&ctx, &body, size).await?;
     Ok(resources::scim_json(axum::http::StatusCode::OK, &out))
 }
