@@ -309,11 +309,10 @@ impl<B: Backend> SqlStore<B> {
         let mut more = false;
         if limit > 0 {
             let sql = page_sql(kind, &filter, q, after_seq, limit, offset);
-            let groups = wants_groups(kind, q.load);
-            let rows = conn.rows(&sql, &row_types(groups)).await?;
+            let rows = conn.rows(&sql, &row_types(false)).await?;
             more = rows.len() as u64 > limit;
             for row in rows.into_iter().take(limit as usize) {
-                items.push(resource_row(row, groups)?);
+                items.push(resource_row(row, false)?);
             }
         }
         // A first page that is not full holds every match: no COUNT needed (the common
@@ -356,6 +355,9 @@ impl<B: Backend> SqlStore<B> {
             _ => None,
         };
         let mut items: Vec<Stored> = items.into_iter().map(|(_, s)| s).collect();
+        if wants_groups(kind, q.load) {
+            load_user_groups::<B>(&mut conn, t, &mut items, q.load).await?;
+        }
         load_extras::<B>(&mut conn, t, kind, &mut items, q.load).await?;
         Ok(ListPage {
             items,
@@ -376,7 +378,8 @@ pub(crate) fn where_clause<D: Dialect>(t: &TenantId, filter: Option<&Cond>) -> S
     sql
 }
 
-/// One page of a list: `limit + 1` rows (the extra one tells whether there is more).
+/// One page of a list: `limit + 1` rows (the extra one tells whether there is more), without
+/// the users' groups: [`load_user_groups`] reads those for the whole page.
 pub(crate) fn page_sql<D: Dialect>(
     kind: ResourceKind,
     filter: &Sql<D>,
@@ -385,7 +388,11 @@ pub(crate) fn page_sql<D: Dialect>(
     limit: u64,
     offset: u64,
 ) -> Sql<D> {
-    let mut sql = select_resources::<D>(kind, q.load);
+    let load = Load {
+        groups: false,
+        ..q.load
+    };
+    let mut sql = select_resources::<D>(kind, load);
     sql.push(&filter.text);
     sql.binds = filter.binds.clone();
     if let Some(seq) = after_seq {
@@ -576,6 +583,45 @@ async fn load_extras<B: Backend>(
     let mut by_group = load_members::<B>(conn, t, &ids).await?;
     for s in items.iter_mut() {
         s.members = Some(by_group.remove(&s.id).unwrap_or_default());
+    }
+    Ok(())
+}
+
+/// The direct groups of a page of users (by name, as a single read's subquery orders them), in
+/// one statement for the page: on PostgreSQL a subquery per row was an executor run per row,
+/// 0.4 of a page's 0.56 ms in the database.
+async fn load_user_groups<B: Backend>(
+    conn: &mut C<B>,
+    t: &TenantId,
+    items: &mut [Stored],
+    load: Load,
+) -> StoreResult<()> {
+    if items.is_empty() {
+        return Ok(());
+    }
+    let ids: Vec<String> = items.iter().map(|s| s.id.clone()).collect();
+    let mut by_user: HashMap<String, Vec<GroupRef>> = HashMap::new();
+    for chunk in ids.chunks(CHUNK) {
+        let mut sql = S::<B>::new(
+            "SELECT m.member_id, g.id, g.display_name FROM group_members m \
+             JOIN groups g ON g.tenant_id = m.tenant_id AND g.id = m.group_id WHERE m.tenant_id = ",
+        );
+        sql.text(t.0.clone())
+            .push(" AND m.member_id IN ")
+            .text_list(chunk);
+        if !load.all_kinds {
+            sql.push(&listed_classes("g"));
+        }
+        sql.push(" ORDER BY m.member_id, g.name_norm");
+        for mut row in conn.rows(&sql, &[Ty::Text; 3]).await? {
+            by_user.entry(row.text(0)?).or_default().push(GroupRef {
+                id: row.text(1)?,
+                display: row.text(2)?,
+            });
+        }
+    }
+    for s in items.iter_mut() {
+        s.groups = Some(by_user.remove(&s.id).unwrap_or_default());
     }
     Ok(())
 }

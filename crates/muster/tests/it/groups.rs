@@ -402,6 +402,49 @@ async fn deleting_a_group_removes_it_from_users_and_parent_groups() {
     );
 }
 
+/// A page of users carries each user's groups as that user's GET does: by name, an absent list
+/// for none. The page reads them for all its users at once, so each user must get only its own.
+#[tokio::test]
+async fn a_page_of_users_carries_each_users_own_groups() {
+    let s = TestServer::start().await;
+    let ann = s.user("ann@x.com").await;
+    let bob = s.user("bob@x.com").await;
+    let cy = s.user("cy@x.com").await;
+    let dee = s.user("dee@x.com").await;
+    s.group("Zulu", &[&ann, &bob]).await;
+    s.group("alpha", &[&ann]).await;
+    s.group("Mike", &[&cy, &ann]).await;
+    for query in [
+        "/Users?count=10",
+        "/Users?count=2",
+        "/Users?count=2&startIndex=3",
+    ] {
+        let page = s.get(query).await;
+        let listed = page.body["Resources"]
+            .as_array()
+            .cloned()
+            .unwrap_or_default();
+        assert!(!listed.is_empty(), "{query}: {}", page.text);
+        for r in listed {
+            let id = r["id"].as_str().unwrap_or_default().to_string();
+            let single = s.get_ok(&format!("/Users/{id}")).await;
+            assert_eq!(r.get("groups"), single.get("groups"), "{query}: {r}");
+            let names: Vec<&str> = r["groups"]
+                .as_array()
+                .map(|g| g.iter().filter_map(|g| g["display"].as_str()).collect())
+                .unwrap_or_default();
+            let want: &[&str] = match id.as_str() {
+                i if i == ann => &["alpha", "Mike", "Zulu"],
+                i if i == bob => &["Zulu"],
+                i if i == cy => &["Mike"],
+                i if i == dee => &[],
+                _ => panic!("{query}: an unknown user {r}"),
+            };
+            assert_eq!(names, want, "{query}: {r}");
+        }
+    }
+}
+
 #[tokio::test]
 async fn users_show_their_direct_groups() {
     let s = TestServer::start().await;
