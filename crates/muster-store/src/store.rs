@@ -452,19 +452,23 @@ fn listed_classes(alias: &str) -> String {
     )
 }
 
+/// A user's direct groups: the memberships joined to their groups, up to the tenant, which the
+/// caller writes next. Read per row by [`select_resources`] and per page by [`load_user_groups`].
+const USER_GROUPS_FROM: &str = "FROM group_members m \
+     JOIN groups g ON g.tenant_id = m.tenant_id AND g.id = m.group_id WHERE m.tenant_id = ";
+
 /// `SELECT … FROM <table> r` of resource reads. A user read that wants its groups gets them as
-/// one more column, a JSON array of `[id, display]` pairs by name, so a GET and a page of users
-/// are each one statement. SCIM sees a user's own and custom groups, never system or product
-/// groups (rule 13), unless the caller asked for every kind; the classes are constants, written
-/// into the text so the column adds no binds before the filter's.
+/// one more column, a JSON array of `[id, display]` pairs by name, so a GET or a batch of reads
+/// by id or name is one statement (a page of users reads them after it: [`page_sql`]). SCIM sees
+/// a user's own and custom groups, never system or product groups (rule 13), unless the caller
+/// asked for every kind; the classes are constants, written into the text so the column adds no
+/// binds before the filter's.
 fn select_resources<D: Dialect>(kind: ResourceKind, load: Load) -> Sql<D> {
     let mut sql = Sql::<D>::new(&format!("SELECT {COLUMNS}"));
     if wants_groups(kind, load) {
         let groups = D::pair_array("g.id", "g.display_name", "g.name_norm");
         sql.push(&format!(
-            ", (SELECT {groups} FROM group_members m \
-             JOIN groups g ON g.tenant_id = m.tenant_id AND g.id = m.group_id \
-             WHERE m.tenant_id = r.tenant_id AND m.member_id = r.id"
+            ", (SELECT {groups} {USER_GROUPS_FROM}r.tenant_id AND m.member_id = r.id"
         ));
         if !load.all_kinds {
             sql.push(&listed_classes("g"));
@@ -596,16 +600,12 @@ async fn load_user_groups<B: Backend>(
     items: &mut [Stored],
     load: Load,
 ) -> StoreResult<()> {
-    if items.is_empty() {
-        return Ok(());
-    }
     let ids: Vec<String> = items.iter().map(|s| s.id.clone()).collect();
     let mut by_user: HashMap<String, Vec<GroupRef>> = HashMap::new();
     for chunk in ids.chunks(CHUNK) {
-        let mut sql = S::<B>::new(
-            "SELECT m.member_id, g.id, g.display_name FROM group_members m \
-             JOIN groups g ON g.tenant_id = m.tenant_id AND g.id = m.group_id WHERE m.tenant_id = ",
-        );
+        let mut sql = S::<B>::new(&format!(
+            "SELECT m.member_id, g.id, g.display_name {USER_GROUPS_FROM}"
+        ));
         sql.text(t.0.clone())
             .push(" AND m.member_id IN ")
             .text_list(chunk);
