@@ -458,7 +458,8 @@ const USER_GROUPS_FROM: &str = "FROM group_members m \
      JOIN groups g ON g.tenant_id = m.tenant_id AND g.id = m.group_id WHERE m.tenant_id = ";
 
 /// `SELECT … FROM <table> r` of resource reads. A user read that wants its groups gets them as
-/// one more column, a JSON array of `[id, display]` pairs by name, so a GET or a batch of reads
+/// one more column, a JSON array of `[id, display, name]` triples ([`resource_row`] sorts them
+/// by name), so a GET or a batch of reads
 /// by id or name is one statement (a page of users reads them after it: [`page_sql`]). SCIM sees
 /// a user's own and custom groups, never system or product groups (rule 13), unless the caller
 /// asked for every kind; the classes are constants, written into the text so the column adds no
@@ -466,7 +467,7 @@ const USER_GROUPS_FROM: &str = "FROM group_members m \
 fn select_resources<D: Dialect>(kind: ResourceKind, load: Load) -> Sql<D> {
     let mut sql = Sql::<D>::new(&format!("SELECT {COLUMNS}"));
     if wants_groups(kind, load) {
-        let groups = D::pair_array("g.id", "g.display_name", "g.name_norm");
+        let groups = D::triple_array("g.id", "g.display_name", "g.name_norm");
         sql.push(&format!(
             ", (SELECT {groups} {USER_GROUPS_FROM}r.tenant_id AND m.member_id = r.id"
         ));
@@ -490,12 +491,14 @@ fn row_types(groups: bool) -> Vec<Ty> {
 /// A row of [`select_resources`].
 fn resource_row(mut row: Row, groups: bool) -> StoreResult<(i64, Stored)> {
     let refs = if groups {
-        let pairs: Vec<(String, String)> =
+        // By name, as a page's users get them (`load_user_groups`); names are unique.
+        let mut triples: Vec<(String, String, String)> =
             serde_json::from_str(&row.text(COLUMN_TYPES.len())?).map_err(internal)?;
+        triples.sort_unstable_by(|a, b| a.2.cmp(&b.2));
         Some(
-            pairs
+            triples
                 .into_iter()
-                .map(|(id, display)| GroupRef { id, display })
+                .map(|(id, display, _)| GroupRef { id, display })
                 .collect(),
         )
     } else {

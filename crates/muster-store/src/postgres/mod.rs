@@ -54,8 +54,8 @@ impl Dialect for PgDialect {
     /// is taken at insert, so without it a batch could commit below one already indexed.
     const AUDIT_APPEND_LOCK: &'static str = "SELECT pg_advisory_xact_lock(7318349394477056)";
     const JSON_CAST: &'static str = "::jsonb";
-    fn pair_array(a: &str, b: &str, order: &str) -> String {
-        format!("COALESCE(json_agg(json_build_array({a}, {b}) ORDER BY {order})::text, '[]')")
+    fn triple_array(a: &str, b: &str, c: &str) -> String {
+        format!("COALESCE(json_agg(json_build_array({a}, {b}, {c}))::text, '[]')")
     }
     const MIGRATIONS: &'static [Migration] = &[
         Migration {

@@ -51,8 +51,8 @@ impl Dialect for SqliteDialect {
     const IN_ROWS_CLOSE: &'static str = ")";
     const AUDIT_APPEND_LOCK: &'static str = "";
     const JSON_CAST: &'static str = "";
-    fn pair_array(a: &str, b: &str, order: &str) -> String {
-        format!("json_group_array(json_array({a}, {b}) ORDER BY {order})")
+    fn triple_array(a: &str, b: &str, c: &str) -> String {
+        format!("json_group_array(json_array({a}, {b}, {c}))")
     }
     const MIGRATIONS: &'static [Migration] = &[
         Migration {
