@@ -119,6 +119,47 @@ async fn serve_prints_the_url_and_cli_manages_tenants_and_tokens_while_it_runs()
     assert!(!ok && err.contains("no tenant"), "{err}");
 }
 
+/// Logs on a pipe or in a file are plain text: terminal colour codes only on a terminal.
+#[test]
+fn logs_to_a_pipe_have_no_colour_codes() {
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let mut child = Command::new(BIN)
+        .args(["serve", "--listen", "127.0.0.1:0", "--data"])
+        .arg(dir.path())
+        .env_remove("MUSTER_DATABASE_URL")
+        .env_remove("NO_COLOR")
+        .env("MUSTER_LOG", "info")
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap_or_else(|e| panic!("spawn: {e}"));
+    let stderr = child.stderr.take().unwrap_or_else(|| panic!("no stderr"));
+    let _guard = Serve(child);
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+            let _ = tx.send(line);
+        }
+    });
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let mut seen = Vec::new();
+    while Instant::now() < deadline {
+        if let Ok(line) = rx.recv_timeout(Duration::from_millis(200)) {
+            let done = line.contains("serving");
+            seen.push(line);
+            if done {
+                break;
+            }
+        }
+    }
+    let log = seen.join("\n");
+    assert!(log.contains("serving"), "no 'serving' line: {log}");
+    assert!(
+        !log.contains('\u{1b}'),
+        "colour codes in a piped log: {log:?}"
+    );
+}
+
 #[test]
 fn config_precedence_is_defaults_file_environment_flags() {
     let dir = tempfile::tempdir().unwrap();
