@@ -465,18 +465,21 @@ const USER_GROUPS_FROM: &str = "FROM group_members m \
 /// asked for every kind; the classes are constants, written into the text so the column adds no
 /// binds before the filter's.
 fn select_resources<D: Dialect>(kind: ResourceKind, load: Load) -> Sql<D> {
-    let mut sql = Sql::<D>::new(&format!("SELECT {COLUMNS}"));
+    // Pushed piece by piece rather than formatted: this runs on every read.
+    let mut sql = Sql::<D>::new("SELECT ");
+    sql.push(COLUMNS);
     if wants_groups(kind, load) {
-        let groups = D::triple_array("g.id", "g.display_name", "g.name_norm");
-        sql.push(&format!(
-            ", (SELECT {groups} {USER_GROUPS_FROM}r.tenant_id AND m.member_id = r.id"
-        ));
+        sql.push(", (SELECT ")
+            .push(&D::triple_array("g.id", "g.display_name", "g.name_norm"))
+            .push(" ")
+            .push(USER_GROUPS_FROM)
+            .push("r.tenant_id AND m.member_id = r.id");
         if !load.all_kinds {
             sql.push(&listed_classes("g"));
         }
         sql.push(")");
     }
-    sql.push(&format!(" FROM {} r", table(kind)));
+    sql.push(" FROM ").push(table(kind)).push(" r");
     sql
 }
 
