@@ -305,14 +305,18 @@ impl<B: Backend> SqlStore<B> {
                 }
             }
         };
+        // A lookup by id or unique name (an IdP's `userName eq` before every write) has at most
+        // one user: its groups come in the page's statement, not in a second one.
+        let inline_groups =
+            wants_groups(kind, q.load) && q.filter.as_ref().is_some_and(crate::sql::is_unique);
         let mut items = Vec::new();
         let mut more = false;
         if limit > 0 {
-            let sql = page_sql(kind, &filter, q, after_seq, limit, offset);
-            let rows = conn.rows(&sql, &row_types(false)).await?;
+            let sql = page_sql(kind, &filter, q, after_seq, limit, offset, inline_groups);
+            let rows = conn.rows(&sql, &row_types(inline_groups)).await?;
             more = rows.len() as u64 > limit;
             for row in rows.into_iter().take(limit as usize) {
-                items.push(resource_row(row, false)?);
+                items.push(resource_row(row, inline_groups)?);
             }
         }
         // A first page that is not full holds every match: no COUNT needed (the common
@@ -355,7 +359,7 @@ impl<B: Backend> SqlStore<B> {
             _ => None,
         };
         let mut items: Vec<Stored> = items.into_iter().map(|(_, s)| s).collect();
-        if wants_groups(kind, q.load) {
+        if wants_groups(kind, q.load) && !inline_groups {
             load_user_groups::<B>(&mut conn, t, &mut items, q.load).await?;
         }
         load_extras::<B>(&mut conn, t, kind, &mut items, q.load).await?;
@@ -378,8 +382,9 @@ pub(crate) fn where_clause<D: Dialect>(t: &TenantId, filter: Option<&Cond>) -> S
     sql
 }
 
-/// One page of a list: `limit + 1` rows (the extra one tells whether there is more), without
-/// the users' groups: [`load_user_groups`] reads those for the whole page.
+/// One page of a list: `limit + 1` rows (the extra one tells whether there is more), with the
+/// users' groups only when `inline_groups`: otherwise [`load_user_groups`] reads those for the
+/// whole page in one statement.
 pub(crate) fn page_sql<D: Dialect>(
     kind: ResourceKind,
     filter: &Sql<D>,
@@ -387,9 +392,10 @@ pub(crate) fn page_sql<D: Dialect>(
     after_seq: Option<i64>,
     limit: u64,
     offset: u64,
+    inline_groups: bool,
 ) -> Sql<D> {
     let load = Load {
-        groups: false,
+        groups: inline_groups,
         ..q.load
     };
     let mut sql = select_resources::<D>(kind, load);

@@ -426,6 +426,19 @@ pub fn is_selective(cond: &Cond) -> bool {
     }
 }
 
+/// Whether `cond` matches at most one row: an id or a unique name, equal to one value.
+pub fn is_unique(cond: &Cond) -> bool {
+    match cond {
+        Cond::Cmp {
+            field: Field::Column(Column::Id | Column::NameNorm),
+            op: CompareOp::Eq,
+            ..
+        } => true,
+        Cond::And(a, b) => is_unique(a) || is_unique(b),
+        _ => false,
+    }
+}
+
 /// `ORDER BY` for a sort key (missing values last), always ending with `seq` so pages are stable.
 /// `selective`: the filter is an index lookup ([`is_selective`]); `+r.seq` then keeps the planner
 /// from walking every row of the tenant in `seq` order to avoid sorting a handful.

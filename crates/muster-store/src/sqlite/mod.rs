@@ -608,7 +608,7 @@ mod tests {
                 load: Load::default(),
             };
             let w = where_clause::<super::SqliteDialect>(&t, Some(&cond));
-            let sql = page_sql(kind, &w, &q, None, 100, 0);
+            let sql = page_sql(kind, &w, &q, None, 100, 0, false);
             let plan = query_plan(&store, &sql).await;
             assert!(plan.contains(index), "{filter}: {plan}");
             assert!(!plan.contains("SCAN r"), "{filter} scans the table: {plan}");
@@ -671,7 +671,7 @@ mod tests {
                 load: Load::default(),
             };
             let w = where_clause::<super::SqliteDialect>(&t, Some(&cond));
-            let sql = page_sql(ResourceKind::User, &w, &q, None, 100, 0);
+            let sql = page_sql(ResourceKind::User, &w, &q, None, 100, 0, false);
             super::fetch(&conn, &sql, &crate::store::COLUMN_TYPES).unwrap();
             let stmt = conn.prepare_cached(&sql.text).unwrap();
             assert_eq!(

@@ -418,6 +418,10 @@ async fn a_page_of_users_carries_each_users_own_groups() {
         "/Users?count=10",
         "/Users?count=2",
         "/Users?count=2&startIndex=3",
+        // A lookup by unique name reads its user's groups in the same statement.
+        "/Users?filter=userName%20eq%20%22ANN@x.com%22",
+        "/Users?filter=userName%20eq%20%22bob@x.com%22%20and%20active%20eq%20true",
+        "/Users?filter=userName%20eq%20%22dee@x.com%22",
     ] {
         let page = s.get(query).await;
         let listed = page.body["Resources"]
