@@ -10,7 +10,6 @@ use crate::store::{SqlStore, now};
 use async_trait::async_trait;
 use muster_domain::store::StoreResult;
 use muster_scim::schema::AttrType;
-use sqlx::pool::PoolConnection;
 use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
 use sqlx::{AssertSqlSafe, Connection, Postgres, Transaction};
 use std::str::FromStr;
@@ -20,6 +19,7 @@ use std::time::Duration;
 #[cfg(test)]
 mod plan_tests;
 pub mod statistics;
+mod warm;
 
 pub struct PgDialect;
 
@@ -101,6 +101,7 @@ const PING_AFTER_IDLE: Duration = Duration::from_secs(1);
 pub struct PgBackend {
     /// Shared with the statistics keeper only weakly, so dropping the store closes the pool.
     pool: Arc<PgPool>,
+    warm: Arc<warm::Warm>,
 }
 
 /// The store on PostgreSQL.
@@ -163,7 +164,10 @@ impl SqlStore<PgBackend> {
             .map_err(internal)?;
         let pool = Arc::new(pool);
         statistics::keep_current(Arc::downgrade(&pool));
-        SqlStore::init(PgBackend { pool }).await
+        // Half the pool at most waits warm for reads, so writes (which take theirs from the
+        // pool) always find sessions; a pool of one keeps none.
+        let warm = warm::Warm::new((max_connections / 2) as usize);
+        SqlStore::init(PgBackend { pool, warm }).await
     }
 
     /// Analyzes the tables whose statistics are stale now (see [`statistics`]); every node also
@@ -254,23 +258,17 @@ impl Tx {
 }
 crate::impl_conn!(Tx, PgDialect);
 
-struct Read(PoolConnection<Postgres>);
-impl Read {
-    async fn finish(self) -> ExecResult<()> {
-        Ok(())
-    }
-}
-crate::impl_conn!(Read, PgDialect);
-
 #[async_trait]
 impl Backend for PgBackend {
     type D = PgDialect;
     const BATCH_READS: bool = true;
 
     async fn read(&self) -> StoreResult<Box<dyn Conn<PgDialect>>> {
-        Ok(Box::new(Read(
-            self.pool.acquire().await.map_err(pool_error)?,
-        )))
+        let conn = match self.warm.take() {
+            Some(conn) => conn,
+            None => self.pool.acquire().await.map_err(pool_error)?,
+        };
+        Ok(Box::new(warm::Read::new(conn, self.warm.clone())))
     }
 
     async fn write(&self) -> StoreResult<Box<dyn Conn<PgDialect>>> {
@@ -289,7 +287,8 @@ impl Backend for PgBackend {
     }
 
     fn pool_stats(&self) -> Vec<(&'static str, u32, u32)> {
-        vec![("postgres", self.pool.size(), self.pool.num_idle() as u32)]
+        let idle = self.pool.num_idle() + self.warm.len();
+        vec![("postgres", self.pool.size(), idle as u32)]
     }
 
     async fn migrate(&self, migrations: &[Migration]) -> StoreResult<()> {

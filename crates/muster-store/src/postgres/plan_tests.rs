@@ -1,7 +1,8 @@
 //! PostgreSQL's plans of the membership statements, before any statistics exist: the state of
 //! every table during an initial sync, until ANALYZE reaches it. Each listed id must probe a
 //! unique index, never read the tenant's users or the group's members. Also how many sessions
-//! a write holds at once. Runs when MUSTER_TEST_POSTGRES_URL is set.
+//! a write holds at once, and how reads keep theirs (`warm`). Runs when MUSTER_TEST_POSTGRES_URL
+//! is set.
 
 use super::{PgDialect, PgStore, drop_schema_blocking};
 use crate::exec::{Backend, Ty};
@@ -219,5 +220,88 @@ async fn an_update_that_changes_nothing_needs_one_session_at_a_time() {
             .unwrap_or_else(|_| panic!("{kind:?}: the update waited for a second session"));
         assert_eq!(done.unwrap().version, 1, "{kind:?}");
     }
+    drop(store);
+}
+
+/// The session a read's statement ran on, by `pg_backend_pid()`.
+async fn read_pid(store: &PgStore) -> i64 {
+    let mut conn = store.backend.read().await.unwrap();
+    let sql = Sql::<PgDialect>::new("SELECT pg_backend_pid()::bigint");
+    conn.rows(&sql, &[Ty::Int]).await.unwrap()[0]
+        .int(0)
+        .unwrap()
+}
+
+#[tokio::test]
+async fn reads_hand_their_session_to_the_next_read() {
+    let Some(scratch) = Scratch::new() else {
+        return;
+    };
+    let store = scratch.store(4).await;
+    let first = read_pid(&store).await;
+    for _ in 0..20 {
+        assert_eq!(read_pid(&store).await, first, "a read took another session");
+    }
+    assert_eq!(store.backend.warm.len(), 1);
+    drop(store);
+}
+
+#[tokio::test]
+async fn a_read_cancelled_or_failed_gives_its_session_back_to_the_pool() {
+    let Some(scratch) = Scratch::new() else {
+        return;
+    };
+    let store = scratch.store(4).await;
+    read_pid(&store).await;
+    assert_eq!(store.backend.warm.len(), 1);
+    // Cancelled half-way: the session may still be busy with the statement.
+    {
+        let mut conn = store.backend.read().await.unwrap();
+        let sleep = Sql::<PgDialect>::new("SELECT pg_sleep(2)::text");
+        let cut = tokio::time::timeout(
+            std::time::Duration::from_millis(100),
+            conn.rows(&sleep, &[Ty::Text]),
+        )
+        .await;
+        assert!(cut.is_err(), "the statement was not cut short");
+    }
+    assert_eq!(
+        store.backend.warm.len(),
+        0,
+        "a cancelled read's session was kept"
+    );
+    // Failed: a statement the database refused.
+    {
+        let mut conn = store.backend.read().await.unwrap();
+        let bad = Sql::<PgDialect>::new("SELECT no_such_column FROM tenants");
+        assert!(conn.rows(&bad, &[Ty::Text]).await.is_err());
+    }
+    assert_eq!(
+        store.backend.warm.len(),
+        0,
+        "a failed read's session was kept"
+    );
+    // The next reads work, on whatever session the pool hands out, and keep theirs again.
+    read_pid(&store).await;
+    read_pid(&store).await;
+    assert_eq!(store.backend.warm.len(), 1);
+    drop(store);
+}
+
+#[tokio::test]
+async fn a_session_kept_past_the_idle_limit_goes_back_through_the_pool() {
+    let Some(scratch) = Scratch::new() else {
+        return;
+    };
+    let store = scratch.store(4).await;
+    read_pid(&store).await;
+    assert_eq!(store.backend.warm.len(), 1);
+    tokio::time::sleep(super::PING_AFTER_IDLE + std::time::Duration::from_millis(100)).await;
+    assert!(
+        store.backend.warm.take().is_none(),
+        "a stale session was handed out"
+    );
+    assert_eq!(store.backend.warm.len(), 0);
+    read_pid(&store).await;
     drop(store);
 }
