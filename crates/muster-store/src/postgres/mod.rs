@@ -3,7 +3,7 @@
 //! bumping its version), so concurrent PATCHes from different nodes serialise per resource;
 //! migrations serialise on a lock row.
 
-use crate::exec::{Backend, Conn, ExecResult, exec_error, internal, pool_error};
+use crate::exec::{Backend, Conn, internal, pool_error};
 use crate::migrate::Migration;
 use crate::sql::{Dialect, Sql};
 use crate::store::{SqlStore, now};
@@ -11,7 +11,7 @@ use async_trait::async_trait;
 use muster_domain::store::StoreResult;
 use muster_scim::schema::AttrType;
 use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
-use sqlx::{AssertSqlSafe, Connection, Postgres, Transaction};
+use sqlx::{AssertSqlSafe, Connection};
 use std::str::FromStr;
 use std::sync::Arc;
 use std::time::Duration;
@@ -250,14 +250,6 @@ pub fn drop_schema_blocking(url: &str, schema: &str) {
     .join();
 }
 
-struct Tx(Transaction<'static, Postgres>);
-impl Tx {
-    async fn finish(self) -> ExecResult<()> {
-        self.0.commit().await.map_err(exec_error)
-    }
-}
-crate::impl_conn!(Tx, PgDialect);
-
 #[async_trait]
 impl Backend for PgBackend {
     type D = PgDialect;
@@ -272,7 +264,11 @@ impl Backend for PgBackend {
     }
 
     async fn write(&self) -> StoreResult<Box<dyn Conn<PgDialect>>> {
-        Ok(Box::new(Tx(self.pool.begin().await.map_err(pool_error)?)))
+        let conn = match self.warm.take() {
+            Some(conn) => conn,
+            None => self.pool.acquire().await.map_err(pool_error)?,
+        };
+        Ok(Box::new(warm::Tx::begin(conn, self.warm.clone()).await?))
     }
 
     async fn write_one(&self) -> StoreResult<Box<dyn Conn<PgDialect>>> {

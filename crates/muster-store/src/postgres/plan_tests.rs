@@ -305,3 +305,68 @@ async fn a_session_kept_past_the_idle_limit_goes_back_through_the_pool() {
     read_pid(&store).await;
     drop(store);
 }
+
+#[tokio::test]
+async fn write_transactions_commit_on_kept_sessions_and_roll_back_when_dropped_open() {
+    let Some(scratch) = Scratch::new() else {
+        return;
+    };
+    let store = scratch.store(4).await;
+    let one = |sql: &str| Sql::<PgDialect>::new(sql);
+    let mut conn = store.backend.write_one().await.unwrap();
+    conn.exec(&one("CREATE TABLE probe (x BIGINT)"))
+        .await
+        .unwrap();
+    drop(conn);
+    let count = || async {
+        let mut conn = store.backend.read().await.unwrap();
+        let rows = conn
+            .rows(&one("SELECT COUNT(*) FROM probe"), &[Ty::Int])
+            .await
+            .unwrap();
+        rows[0].int(0).unwrap()
+    };
+    // Dropped open, after a statement: rolled back, and the session is not kept.
+    let mut tx = store.backend.write().await.unwrap();
+    tx.exec(&one("INSERT INTO probe VALUES (1)")).await.unwrap();
+    drop(tx);
+    assert_eq!(
+        store.backend.warm.len(),
+        0,
+        "a session left in a transaction was kept"
+    );
+    // The rollback runs on its own task, before the session is back in the pool.
+    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    assert_eq!(count().await, 0, "a dropped transaction's row is there");
+    // Failed: the rest of the transaction is refused, none of it is kept.
+    let mut tx = store.backend.write().await.unwrap();
+    tx.exec(&one("INSERT INTO probe VALUES (2)")).await.unwrap();
+    assert!(
+        tx.exec(&one("INSERT INTO probe VALUES ('x')"))
+            .await
+            .is_err()
+    );
+    drop(tx);
+    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    assert_eq!(count().await, 0, "a failed transaction's row is there");
+    // Committed: its rows are there and its session serves the next statement.
+    let before = store.backend.warm.len();
+    let mut tx = store.backend.write().await.unwrap();
+    tx.exec(&one("INSERT INTO probe VALUES (3)")).await.unwrap();
+    tx.commit().await.unwrap();
+    assert_eq!(store.backend.warm.len(), before.max(1));
+    assert_eq!(count().await, 1);
+    let pid = read_pid(&store).await;
+    let mut tx = store.backend.write().await.unwrap();
+    let rows = tx
+        .rows(&one("SELECT pg_backend_pid()::bigint"), &[Ty::Int])
+        .await
+        .unwrap();
+    assert_eq!(
+        rows[0].int(0).unwrap(),
+        pid,
+        "the write took another session"
+    );
+    tx.commit().await.unwrap();
+    drop(store);
+}

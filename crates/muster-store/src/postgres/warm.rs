@@ -1,12 +1,12 @@
-//! Connections that reads hand to the next read, in front of sqlx's pool.
+//! Sessions that statements hand to the next statement, in front of sqlx's pool.
 //!
-//! sqlx pings every connection given back to its pool (a `Sync` round trip, off the request's
-//! path but not off the machine): on a lookup that was a second message exchange for every
-//! statement, a wakeup of the database's process and of muster's. A read whose statements all
-//! completed leaves its connection here instead, and the next read takes it as it is. A read
-//! dropped half-way (its request cancelled) or failed gives its connection back to the pool,
-//! whose ping then settles or closes it; one left here too long goes back the same way, so
-//! that a session the database may have ended meanwhile is checked before use.
+//! sqlx pings every session given back to its pool (a `Sync` round trip, off the request's path
+//! but not off the machine): that was a second message exchange for every lookup, a wakeup of the
+//! database's process and of muster's. A read or a transaction whose statements all completed
+//! leaves its session here instead, and the next one takes it as it is. One dropped half-way (its
+//! request cancelled) or failed gives its session back to the pool, whose ping then settles or
+//! closes it (a transaction left open is rolled back first); one left here too long goes back the
+//! same way, so that a session the database may have ended meanwhile is checked before use.
 
 use super::PING_AFTER_IDLE;
 use crate::exec::{Conn, ExecError, ExecResult, Row, Ty, exec_error};
@@ -17,10 +17,10 @@ use sqlx::pool::PoolConnection;
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
-/// The connections reads left, newest last.
+/// The sessions left, newest last.
 pub(super) struct Warm {
     conns: Mutex<Vec<(PoolConnection<Postgres>, Instant)>>,
-    /// At most this many are kept: the rest of the pool stays free for writes.
+    /// At most this many are kept, so the pool always has sessions for whoever finds none here.
     cap: usize,
 }
 
@@ -32,19 +32,17 @@ impl Warm {
         })
     }
 
-    /// The most recently left connection, unless it has waited long enough to need a ping
-    /// (then it, and any older, go back to the pool).
+    /// The most recently left session, unless it has waited long enough to need a ping (then
+    /// it, and every older one, go back to the pool).
     pub(super) fn take(&self) -> Option<PoolConnection<Postgres>> {
         let mut conns = self.conns.lock().ok()?;
         let (conn, since) = conns.pop()?;
         if since.elapsed() < PING_AFTER_IDLE {
             return Some(conn);
         }
-        // Older ones waited longer still.
         let stale = std::mem::take(&mut *conns);
         drop(conns);
-        drop(conn);
-        drop(stale);
+        drop((conn, stale));
         None
     }
 
@@ -57,49 +55,29 @@ impl Warm {
         }
     }
 
-    /// Connections kept now (idle, though the pool counts them as in use).
+    /// Sessions kept now (idle, though the pool counts them as in use).
     pub(super) fn len(&self) -> usize {
         self.conns.lock().map_or(0, |c| c.len())
     }
 }
 
-/// A read's connection: left in [`Warm`] when every statement on it completed.
-pub(super) struct Read {
+/// A session taken from [`Warm`] or the pool: left in [`Warm`] when dropped with every
+/// statement completed, given back to the pool otherwise.
+struct Session {
     conn: Option<PoolConnection<Postgres>>,
     warm: Arc<Warm>,
-    /// No statement is under way or failed.
+    /// No statement is under way or has failed.
     clean: bool,
 }
 
-impl Read {
-    pub(super) fn new(conn: PoolConnection<Postgres>, warm: Arc<Warm>) -> Read {
-        Read {
-            conn: Some(conn),
-            warm,
-            clean: true,
-        }
-    }
-
+impl Session {
     fn conn(&mut self) -> ExecResult<&mut PoolConnection<Postgres>> {
         self.clean = false;
         self.conn
             .as_mut()
-            .ok_or_else(|| ExecError::Other("the connection was given back".into()))
+            .ok_or_else(|| ExecError::Other("the session was given back".into()))
     }
-}
 
-impl Drop for Read {
-    fn drop(&mut self) {
-        if self.clean
-            && let Some(conn) = self.conn.take()
-        {
-            self.warm.keep(conn);
-        }
-    }
-}
-
-#[async_trait]
-impl Conn<super::PgDialect> for Read {
     async fn exec(&mut self, sql: &Sql<super::PgDialect>) -> ExecResult<u64> {
         let conn = self.conn()?;
         let r = crate::bind_all!(sql)
@@ -124,7 +102,113 @@ impl Conn<super::PgDialect> for Read {
         Ok(out)
     }
 
+    /// A statement of the session's own (BEGIN, COMMIT), not a client's.
+    async fn simple(&mut self, sql: &'static str) -> ExecResult<()> {
+        let conn = self.conn()?;
+        sqlx::raw_sql(sql)
+            .execute(&mut **conn)
+            .await
+            .map_err(exec_error)?;
+        self.clean = true;
+        Ok(())
+    }
+}
+
+impl Drop for Session {
+    fn drop(&mut self) {
+        if self.clean
+            && let Some(conn) = self.conn.take()
+        {
+            self.warm.keep(conn);
+        }
+    }
+}
+
+/// A read, or a write of one statement (autocommit).
+pub(super) struct Read(Session);
+
+impl Read {
+    pub(super) fn new(conn: PoolConnection<Postgres>, warm: Arc<Warm>) -> Read {
+        Read(Session {
+            conn: Some(conn),
+            warm,
+            clean: true,
+        })
+    }
+}
+
+#[async_trait]
+impl Conn<super::PgDialect> for Read {
+    async fn exec(&mut self, sql: &Sql<super::PgDialect>) -> ExecResult<u64> {
+        self.0.exec(sql).await
+    }
+    async fn rows(&mut self, sql: &Sql<super::PgDialect>, cols: &[Ty]) -> ExecResult<Vec<Row>> {
+        self.0.rows(sql, cols).await
+    }
     async fn commit(self: Box<Self>) -> ExecResult<()> {
+        Ok(())
+    }
+}
+
+/// A write transaction (READ COMMITTED, PostgreSQL's default, as sqlx's `begin` opens it).
+pub(super) struct Tx {
+    session: Session,
+    /// BEGIN ran and neither COMMIT nor ROLLBACK has.
+    open: bool,
+}
+
+impl Tx {
+    pub(super) async fn begin(conn: PoolConnection<Postgres>, warm: Arc<Warm>) -> ExecResult<Tx> {
+        let mut tx = Tx {
+            session: Session {
+                conn: Some(conn),
+                warm,
+                clean: true,
+            },
+            open: false,
+        };
+        // Open as soon as BEGIN is sent: should it fail half-way, Drop rolls back.
+        tx.open = true;
+        tx.session.simple("BEGIN").await?;
+        Ok(tx)
+    }
+}
+
+impl Drop for Tx {
+    /// A transaction dropped open (a statement failed, or its request was cancelled) is rolled
+    /// back on its session before the session goes back to the pool; without a runtime to do
+    /// that on, the session is closed, which ends the transaction too.
+    fn drop(&mut self) {
+        if !self.open {
+            return;
+        }
+        let Some(mut conn) = self.session.conn.take() else {
+            return;
+        };
+        match tokio::runtime::Handle::try_current() {
+            Ok(rt) => {
+                rt.spawn(async move {
+                    if sqlx::raw_sql("ROLLBACK").execute(&mut *conn).await.is_err() {
+                        drop(conn.detach());
+                    }
+                });
+            }
+            Err(_) => drop(conn.detach()),
+        }
+    }
+}
+
+#[async_trait]
+impl Conn<super::PgDialect> for Tx {
+    async fn exec(&mut self, sql: &Sql<super::PgDialect>) -> ExecResult<u64> {
+        self.session.exec(sql).await
+    }
+    async fn rows(&mut self, sql: &Sql<super::PgDialect>, cols: &[Ty]) -> ExecResult<Vec<Row>> {
+        self.session.rows(sql, cols).await
+    }
+    async fn commit(mut self: Box<Self>) -> ExecResult<()> {
+        self.session.simple("COMMIT").await?;
+        self.open = false;
         Ok(())
     }
 }
