@@ -220,6 +220,10 @@ async fn run(which: Which, a: RunArgs) -> anyhow::Result<()> {
         ctx.get("").await?;
         ctx.mark_rss("get");
     }
+    if has(Which::Lookup) || has(Which::Get) {
+        // Again, right after the workloads compared with it.
+        ctx.baseline().await?;
+    }
     if has(Which::List) {
         ctx.list().await?;
         ctx.mark_rss("list");

@@ -211,11 +211,16 @@ pub fn table(r: &RunReport) -> String {
     if let Some(b) = &r.baseline {
         let _ = writeln!(
             out,
-            "baseline (fixed ListResponse, lookup workload): {} req/s, p50 {} ms, p99 {} ms, {} errors",
+            "baseline (fixed ListResponse, lookup workload): {} req/s, p50 {} ms, p99 {} ms, {} errors{}",
             fmt_num(b.throughput),
             fmt_num(b.p50_ms),
             fmt_num(b.p99_ms),
-            b.errors
+            b.errors,
+            if b.note.is_empty() {
+                String::new()
+            } else {
+                format!(" ({})", b.note)
+            }
         );
     }
     let w = r

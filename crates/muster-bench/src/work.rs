@@ -261,11 +261,23 @@ impl Ctx {
             })
             .collect();
         let m = self.lookup_measure(api, Arc::new(names), false).await?;
-        let row = Row::from_measured("baseline lookup", "baseline", &m);
+        let mut row = Row::from_measured("baseline lookup", "baseline", &m);
         self.say(&format!(
             "baseline: {:.0} req/s, p99 {:.2} ms, {} errors",
             row.throughput, row.p99_ms, row.errors
         ));
+        // Measured again later in a run, the machine's limit is the best it showed: a dip in
+        // one measurement (another tenant of the host) must not flatter the ratios.
+        if let Some(prev) = self.baseline.take() {
+            let seen = format!(
+                "best of {:.0} and {:.0} req/s",
+                prev.throughput, row.throughput
+            );
+            if prev.throughput > row.throughput {
+                row = prev;
+            }
+            row.note = seen;
+        }
         self.baseline = Some(row);
         Ok(())
     }
