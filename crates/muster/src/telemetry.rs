@@ -2,8 +2,8 @@
 //! `MUSTER_LOG` (default `info`, without the line per request: the audit log already records
 //! every SCIM request, and formatting that line was 5 % of a request's CPU;
 //! `MUSTER_LOG=info,tower_http=info` brings it back). Headers are never logged, so tokens never
-//! are. Colours only on a terminal (and not with `NO_COLOR`): in a file or a log collector the
-//! escape codes are noise, and writing them was 3 % of a request's instructions.
+//! are. Colours only on a terminal (and not with a non-empty `NO_COLOR`): in a file or a log
+//! collector the escape codes are noise, and writing them was 3 % of a request's instructions.
 
 use std::io::IsTerminal;
 use tracing_subscriber::EnvFilter;
@@ -15,7 +15,8 @@ pub fn init() {
     let filter =
         EnvFilter::try_from_env("MUSTER_LOG").unwrap_or_else(|_| EnvFilter::new(DEFAULT_FILTER));
     let json = std::env::var("MUSTER_LOG_FORMAT").is_ok_and(|v| v.eq_ignore_ascii_case("json"));
-    let colour = std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none();
+    let colour = std::io::stderr().is_terminal()
+        && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_ansi(colour)

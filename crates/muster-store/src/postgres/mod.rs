@@ -164,8 +164,8 @@ impl SqlStore<PgBackend> {
             .map_err(internal)?;
         let pool = Arc::new(pool);
         statistics::keep_current(Arc::downgrade(&pool));
-        // Half the pool at most waits warm for reads, so writes (which take theirs from the
-        // pool) always find sessions; a pool of one keeps none.
+        // Half the pool at most is kept warm, and none while anyone waits for the pool; a pool
+        // of one keeps none.
         let warm = warm::Warm::new((max_connections / 2) as usize);
         SqlStore::init(PgBackend { pool, warm }).await
     }
@@ -256,18 +256,12 @@ impl Backend for PgBackend {
     const BATCH_READS: bool = true;
 
     async fn read(&self) -> StoreResult<Box<dyn Conn<PgDialect>>> {
-        let conn = match self.warm.take() {
-            Some(conn) => conn,
-            None => self.pool.acquire().await.map_err(pool_error)?,
-        };
+        let conn = self.warm.acquire(&self.pool).await.map_err(pool_error)?;
         Ok(Box::new(warm::Read::new(conn, self.warm.clone())))
     }
 
     async fn write(&self) -> StoreResult<Box<dyn Conn<PgDialect>>> {
-        let conn = match self.warm.take() {
-            Some(conn) => conn,
-            None => self.pool.acquire().await.map_err(pool_error)?,
-        };
+        let conn = self.warm.acquire(&self.pool).await.map_err(pool_error)?;
         Ok(Box::new(warm::Tx::begin(conn, self.warm.clone()).await?))
     }
 

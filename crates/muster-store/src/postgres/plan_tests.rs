@@ -370,3 +370,29 @@ async fn write_transactions_commit_on_kept_sessions_and_roll_back_when_dropped_o
     tx.commit().await.unwrap();
     drop(store);
 }
+
+/// A session that finishes while someone waits for the pool goes to that waiter, not into the
+/// kept ones (the pool wakes its waiters only for sessions given back to it).
+#[tokio::test]
+async fn a_caller_waiting_for_the_pool_gets_the_next_session_that_finishes() {
+    let Some(scratch) = Scratch::new() else {
+        return;
+    };
+    let store = std::sync::Arc::new(scratch.store(2).await);
+    let one = Sql::<PgDialect>::new("SELECT 1::bigint");
+    let mut a = store.backend.read().await.unwrap();
+    let mut b = store.backend.read().await.unwrap();
+    a.rows(&one, &[Ty::Int]).await.unwrap();
+    b.rows(&one, &[Ty::Int]).await.unwrap();
+    let waiter = {
+        let store = store.clone();
+        tokio::spawn(async move { read_pid(&store).await })
+    };
+    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    drop(b);
+    tokio::time::timeout(std::time::Duration::from_secs(5), waiter)
+        .await
+        .expect("the waiter was left waiting while a session was kept")
+        .unwrap();
+    drop(a);
+}

@@ -12,8 +12,9 @@ use super::PING_AFTER_IDLE;
 use crate::exec::{Conn, ExecError, ExecResult, Row, Ty, exec_error};
 use crate::sql::Sql;
 use async_trait::async_trait;
-use sqlx::Postgres;
 use sqlx::pool::PoolConnection;
+use sqlx::{PgPool, Postgres};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
@@ -22,6 +23,9 @@ pub(super) struct Warm {
     conns: Mutex<Vec<(PoolConnection<Postgres>, Instant)>>,
     /// At most this many are kept, so the pool always has sessions for whoever finds none here.
     cap: usize,
+    /// Callers waiting for the pool: a session is not kept while one waits (the pool wakes its
+    /// waiters only for sessions given back to it).
+    waiting: AtomicUsize,
 }
 
 impl Warm {
@@ -29,7 +33,19 @@ impl Warm {
         Arc::new(Warm {
             conns: Mutex::new(Vec::with_capacity(cap)),
             cap,
+            waiting: AtomicUsize::new(0),
         })
+    }
+
+    /// A kept session, or else one from the pool.
+    pub(super) async fn acquire(&self, pool: &PgPool) -> sqlx::Result<PoolConnection<Postgres>> {
+        if let Some(conn) = self.take() {
+            return Ok(conn);
+        }
+        self.waiting.fetch_add(1, Ordering::SeqCst);
+        // Counted down also when the caller is cancelled while it waits.
+        let _waiting = Waiting(&self.waiting);
+        pool.acquire().await
     }
 
     /// The most recently left session, unless it has waited long enough to need a ping (then
@@ -47,6 +63,9 @@ impl Warm {
     }
 
     fn keep(&self, conn: PoolConnection<Postgres>) {
+        if self.waiting.load(Ordering::SeqCst) > 0 {
+            return;
+        }
         let Ok(mut conns) = self.conns.lock() else {
             return;
         };
@@ -61,12 +80,20 @@ impl Warm {
     }
 }
 
+struct Waiting<'a>(&'a AtomicUsize);
+
+impl Drop for Waiting<'_> {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::SeqCst);
+    }
+}
+
 /// A session taken from [`Warm`] or the pool: left in [`Warm`] when dropped with every
 /// statement completed, given back to the pool otherwise.
 struct Session {
     conn: Option<PoolConnection<Postgres>>,
     warm: Arc<Warm>,
-    /// No statement is under way or has failed.
+    /// No statement is under way, and the last one succeeded.
     clean: bool,
 }
 
