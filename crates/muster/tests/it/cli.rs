@@ -18,6 +18,17 @@ impl Drop for Serve {
     }
 }
 
+/// The lines a child writes to `stream`, as they come (read on a thread of their own).
+fn lines(stream: impl std::io::Read + Send + 'static) -> std::sync::mpsc::Receiver<String> {
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stream).lines().map_while(Result::ok) {
+            let _ = tx.send(line);
+        }
+    });
+    rx
+}
+
 pub fn muster(data: &std::path::Path, args: &[&str]) -> (bool, String, String) {
     let out = Command::new(BIN)
         .args(args)
@@ -45,14 +56,8 @@ async fn serve_prints_the_url_and_cli_manages_tenants_and_tokens_while_it_runs()
         .stderr(Stdio::null())
         .spawn()
         .unwrap_or_else(|e| panic!("spawn: {e}"));
-    let stdout = child.stdout.take().unwrap_or_else(|| panic!("no stdout"));
+    let rx = lines(child.stdout.take().unwrap_or_else(|| panic!("no stdout")));
     let _guard = Serve(child);
-    let (tx, rx) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-            let _ = tx.send(line);
-        }
-    });
     let deadline = Instant::now() + Duration::from_secs(30);
     let mut base = None;
     while base.is_none() && Instant::now() < deadline {
@@ -133,14 +138,8 @@ fn logs_to_a_pipe_have_no_colour_codes() {
         .stderr(Stdio::piped())
         .spawn()
         .unwrap_or_else(|e| panic!("spawn: {e}"));
-    let stderr = child.stderr.take().unwrap_or_else(|| panic!("no stderr"));
+    let rx = lines(child.stderr.take().unwrap_or_else(|| panic!("no stderr")));
     let _guard = Serve(child);
-    let (tx, rx) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-            let _ = tx.send(line);
-        }
-    });
     let deadline = Instant::now() + Duration::from_secs(30);
     let mut seen = Vec::new();
     while Instant::now() < deadline {
