@@ -5,7 +5,7 @@
 //! is set.
 
 use super::{PgDialect, PgStore, drop_schema_blocking};
-use crate::exec::{Backend, Ty};
+use crate::exec::{Backend, Conn, Ty};
 use crate::sql::Sql;
 use crate::store::{delete_members, first_unknown_sql, insert_found_members};
 use muster_domain::model::{Load, Mode, NewResource, Stored, Update};
@@ -395,4 +395,35 @@ async fn a_caller_waiting_for_the_pool_gets_the_next_session_that_finishes() {
         .expect("the waiter was left waiting while a session was kept")
         .unwrap();
     drop(a);
+}
+
+/// Under steady use a session never idles: after its lease it still passes through the pool
+/// (its ping, its `max_lifetime`).
+#[tokio::test]
+async fn a_session_goes_back_through_the_pool_when_its_lease_is_up() {
+    use super::warm::{Read, Warm};
+    let Some(scratch) = Scratch::new() else {
+        return;
+    };
+    let store = scratch.store(4).await;
+    let warm = Warm::with_lease(2, std::time::Duration::from_millis(300));
+    let one = Sql::<PgDialect>::new("SELECT 1::bigint");
+    let mut read = Read::new(
+        warm.acquire(&store.backend.pool).await.unwrap(),
+        warm.clone(),
+    );
+    read.rows(&one, &[Ty::Int]).await.unwrap();
+    drop(read);
+    assert_eq!(warm.len(), 1, "a session within its lease was not kept");
+    // Idle for less than the ping limit, so it is handed out again; its lease is up after.
+    tokio::time::sleep(std::time::Duration::from_millis(400)).await;
+    let mut read = Read::new(
+        warm.acquire(&store.backend.pool).await.unwrap(),
+        warm.clone(),
+    );
+    assert_eq!(warm.len(), 0);
+    read.rows(&one, &[Ty::Int]).await.unwrap();
+    drop(read);
+    assert_eq!(warm.len(), 0, "a session past its lease was kept");
+    drop(store);
 }

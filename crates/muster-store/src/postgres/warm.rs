@@ -6,7 +6,9 @@
 //! leaves its session here instead, and the next one takes it as it is. One dropped half-way (its
 //! request cancelled) or failed gives its session back to the pool, whose ping then settles or
 //! closes it (a transaction left open is rolled back first); one left here too long goes back the
-//! same way, so that a session the database may have ended meanwhile is checked before use.
+//! same way, so that a session the database may have ended meanwhile is checked before use. And
+//! every session goes back through the pool a minute after it left it, so that the pool's own
+//! upkeep (its `max_lifetime`) still reaches sessions that are never idle.
 
 use super::PING_AFTER_IDLE;
 use crate::exec::{Conn, ExecError, ExecResult, Row, Ty, exec_error};
@@ -16,61 +18,83 @@ use sqlx::pool::PoolConnection;
 use sqlx::{PgPool, Postgres};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
-/// The sessions left, newest last.
+/// How long a session goes from statement to statement before it passes through the pool again.
+const LEASE: Duration = Duration::from_secs(60);
+
+/// A session out of the pool, and since when.
+pub(super) struct Lease {
+    conn: PoolConnection<Postgres>,
+    since: Instant,
+}
+
+/// The sessions left, newest last, with when each was left.
 pub(super) struct Warm {
-    conns: Mutex<Vec<(PoolConnection<Postgres>, Instant)>>,
+    conns: Mutex<Vec<(Lease, Instant)>>,
     /// At most this many are kept, so the pool always has sessions for whoever finds none here.
     cap: usize,
     /// Callers waiting for the pool: a session is not kept while one waits (the pool wakes its
     /// waiters only for sessions given back to it).
     waiting: AtomicUsize,
+    /// [`LEASE`], shorter in tests.
+    lease: Duration,
 }
 
 impl Warm {
     pub(super) fn new(cap: usize) -> Arc<Warm> {
+        Self::with_lease(cap, LEASE)
+    }
+
+    pub(super) fn with_lease(cap: usize, lease: Duration) -> Arc<Warm> {
         Arc::new(Warm {
             conns: Mutex::new(Vec::with_capacity(cap)),
             cap,
             waiting: AtomicUsize::new(0),
+            lease,
         })
     }
 
     /// A kept session, or else one from the pool.
-    pub(super) async fn acquire(&self, pool: &PgPool) -> sqlx::Result<PoolConnection<Postgres>> {
-        if let Some(conn) = self.take() {
-            return Ok(conn);
+    pub(super) async fn acquire(&self, pool: &PgPool) -> sqlx::Result<Lease> {
+        if let Some(lease) = self.take() {
+            return Ok(lease);
         }
         self.waiting.fetch_add(1, Ordering::SeqCst);
         // Counted down also when the caller is cancelled while it waits.
         let _waiting = Waiting(&self.waiting);
-        pool.acquire().await
+        let conn = pool.acquire().await?;
+        Ok(Lease {
+            conn,
+            since: Instant::now(),
+        })
     }
 
     /// The most recently left session, unless it has waited long enough to need a ping (then
     /// it, and every older one, go back to the pool).
-    pub(super) fn take(&self) -> Option<PoolConnection<Postgres>> {
+    pub(super) fn take(&self) -> Option<Lease> {
         let mut conns = self.conns.lock().ok()?;
-        let (conn, since) = conns.pop()?;
-        if since.elapsed() < PING_AFTER_IDLE {
-            return Some(conn);
+        let (lease, left) = conns.pop()?;
+        if left.elapsed() < PING_AFTER_IDLE {
+            return Some(lease);
         }
         let stale = std::mem::take(&mut *conns);
         drop(conns);
-        drop((conn, stale));
+        drop((lease, stale));
         None
     }
 
-    fn keep(&self, conn: PoolConnection<Postgres>) {
-        if self.waiting.load(Ordering::SeqCst) > 0 {
+    /// Keeps `lease` for the next caller, unless someone waits for the pool or its lease is up
+    /// (then it goes back to the pool).
+    fn keep(&self, lease: Lease) {
+        if self.waiting.load(Ordering::SeqCst) > 0 || lease.since.elapsed() >= self.lease {
             return;
         }
         let Ok(mut conns) = self.conns.lock() else {
             return;
         };
         if conns.len() < self.cap {
-            conns.push((conn, Instant::now()));
+            conns.push((lease, Instant::now()));
         }
     }
 
@@ -91,7 +115,7 @@ impl Drop for Waiting<'_> {
 /// A session taken from [`Warm`] or the pool: left in [`Warm`] when dropped with every
 /// statement completed, given back to the pool otherwise.
 struct Session {
-    conn: Option<PoolConnection<Postgres>>,
+    conn: Option<Lease>,
     warm: Arc<Warm>,
     /// No statement is under way, and the last one succeeded.
     clean: bool,
@@ -102,6 +126,7 @@ impl Session {
         self.clean = false;
         self.conn
             .as_mut()
+            .map(|l| &mut l.conn)
             .ok_or_else(|| ExecError::Other("the session was given back".into()))
     }
 
@@ -155,9 +180,9 @@ impl Drop for Session {
 pub(super) struct Read(Session);
 
 impl Read {
-    pub(super) fn new(conn: PoolConnection<Postgres>, warm: Arc<Warm>) -> Read {
+    pub(super) fn new(lease: Lease, warm: Arc<Warm>) -> Read {
         Read(Session {
-            conn: Some(conn),
+            conn: Some(lease),
             warm,
             clean: true,
         })
@@ -185,10 +210,10 @@ pub(super) struct Tx {
 }
 
 impl Tx {
-    pub(super) async fn begin(conn: PoolConnection<Postgres>, warm: Arc<Warm>) -> ExecResult<Tx> {
+    pub(super) async fn begin(lease: Lease, warm: Arc<Warm>) -> ExecResult<Tx> {
         let mut tx = Tx {
             session: Session {
-                conn: Some(conn),
+                conn: Some(lease),
                 warm,
                 clean: true,
             },
@@ -209,7 +234,7 @@ impl Drop for Tx {
         if !self.open {
             return;
         }
-        let Some(mut conn) = self.session.conn.take() else {
+        let Some(Lease { mut conn, .. }) = self.session.conn.take() else {
             return;
         };
         match tokio::runtime::Handle::try_current() {
