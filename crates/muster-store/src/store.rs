@@ -307,8 +307,8 @@ impl<B: Backend> SqlStore<B> {
         };
         // A lookup by id or unique name (an IdP's `userName eq` before every write) has at most
         // one user: its groups come in the page's statement, not in a second one.
-        let inline_groups =
-            wants_groups(kind, q.load) && q.filter.as_ref().is_some_and(crate::sql::is_unique);
+        let groups = wants_groups(kind, q.load);
+        let inline_groups = groups && q.filter.as_ref().is_some_and(crate::sql::is_unique);
         let mut items = Vec::new();
         let mut more = false;
         if limit > 0 {
@@ -359,7 +359,7 @@ impl<B: Backend> SqlStore<B> {
             _ => None,
         };
         let mut items: Vec<Stored> = items.into_iter().map(|(_, s)| s).collect();
-        if wants_groups(kind, q.load) && !inline_groups {
+        if groups && !inline_groups {
             load_user_groups::<B>(&mut conn, t, &mut items, q.load).await?;
         }
         load_extras::<B>(&mut conn, t, kind, &mut items, q.load).await?;
@@ -465,8 +465,8 @@ const USER_GROUPS_FROM: &str = "FROM group_members m \
 
 /// `SELECT … FROM <table> r` of resource reads. A user read that wants its groups gets them as
 /// one more column, a JSON array of `[id, display, name]` triples ([`resource_row`] sorts them
-/// by name), so a GET or a batch of reads
-/// by id or name is one statement (a page of users reads them after it: [`page_sql`]). SCIM sees
+/// by name), so a GET, a batch of reads by id or name, or a lookup by a unique key is one
+/// statement (any other page of users reads them after it: [`page_sql`]). SCIM sees
 /// a user's own and custom groups, never system or product groups (rule 13), unless the caller
 /// asked for every kind; the classes are constants, written into the text so the column adds no
 /// binds before the filter's.

@@ -112,16 +112,25 @@ impl Drop for Waiting<'_> {
     }
 }
 
-/// A session taken from [`Warm`] or the pool: left in [`Warm`] when dropped with every
-/// statement completed, given back to the pool otherwise.
-struct Session {
+/// A read, or a write of one statement (autocommit), on a session taken from [`Warm`] or the
+/// pool: left in [`Warm`] when dropped with every statement completed, given back to the pool
+/// otherwise. A [`Tx`] runs on one too.
+pub(super) struct Read {
     conn: Option<Lease>,
     warm: Arc<Warm>,
     /// No statement is under way, and the last one succeeded.
     clean: bool,
 }
 
-impl Session {
+impl Read {
+    pub(super) fn new(lease: Lease, warm: Arc<Warm>) -> Read {
+        Read {
+            conn: Some(lease),
+            warm,
+            clean: true,
+        }
+    }
+
     fn conn(&mut self) -> ExecResult<&mut PoolConnection<Postgres>> {
         self.clean = false;
         self.conn
@@ -166,7 +175,7 @@ impl Session {
     }
 }
 
-impl Drop for Session {
+impl Drop for Read {
     fn drop(&mut self) {
         if self.clean
             && let Some(conn) = self.conn.take()
@@ -176,26 +185,13 @@ impl Drop for Session {
     }
 }
 
-/// A read, or a write of one statement (autocommit).
-pub(super) struct Read(Session);
-
-impl Read {
-    pub(super) fn new(lease: Lease, warm: Arc<Warm>) -> Read {
-        Read(Session {
-            conn: Some(lease),
-            warm,
-            clean: true,
-        })
-    }
-}
-
 #[async_trait]
 impl Conn<super::PgDialect> for Read {
     async fn exec(&mut self, sql: &Sql<super::PgDialect>) -> ExecResult<u64> {
-        self.0.exec(sql).await
+        Read::exec(self, sql).await
     }
     async fn rows(&mut self, sql: &Sql<super::PgDialect>, cols: &[Ty]) -> ExecResult<Vec<Row>> {
-        self.0.rows(sql, cols).await
+        Read::rows(self, sql, cols).await
     }
     async fn commit(self: Box<Self>) -> ExecResult<()> {
         Ok(())
@@ -204,23 +200,18 @@ impl Conn<super::PgDialect> for Read {
 
 /// A write transaction (READ COMMITTED, PostgreSQL's default, as sqlx's `begin` opens it).
 pub(super) struct Tx {
-    session: Session,
+    session: Read,
     /// BEGIN ran and neither COMMIT nor ROLLBACK has.
     open: bool,
 }
 
 impl Tx {
     pub(super) async fn begin(lease: Lease, warm: Arc<Warm>) -> ExecResult<Tx> {
-        let mut tx = Tx {
-            session: Session {
-                conn: Some(lease),
-                warm,
-                clean: true,
-            },
-            open: false,
-        };
         // Open as soon as BEGIN is sent: should it fail half-way, Drop rolls back.
-        tx.open = true;
+        let mut tx = Tx {
+            session: Read::new(lease, warm),
+            open: true,
+        };
         tx.session.simple("BEGIN").await?;
         Ok(tx)
     }
