@@ -14,6 +14,7 @@ use crate::resolve::{Resolved, Target, container_mut, get_ci, key_ci, resolve};
 use crate::resource::{check_required, fix_primary, normalize_value};
 use crate::schema::{Attribute, Mutability, ResourceKind, ResourceType};
 use serde_json::{Map, Value};
+use std::borrow::Cow;
 
 pub const PATCH_SCHEMA: &str = "urn:ietf:params:scim:api:messages:2.0:PatchOp";
 
@@ -437,7 +438,11 @@ impl Engine<'_> {
             ));
         }
         let members_of = |v: Option<&Value>| -> ScimResult<Vec<Value>> {
-            let v = v.map(normalize_member_values).unwrap_or(Value::Null);
+            let v = match v {
+                Some(v) if has_bare_ids(v) => Cow::Owned(normalize_member_values(v)),
+                Some(v) => Cow::Borrowed(v),
+                None => Cow::Owned(Value::Null),
+            };
             Ok(match normalize_value(r.attr, &v)? {
                 Some(Value::Array(a)) => a,
                 _ => Vec::new(),
@@ -501,6 +506,16 @@ impl Engine<'_> {
 }
 
 /// Microsoft's tests send a member as a bare id string; read it as `{"value": id}`.
+/// Whether `v` holds members given by bare id (strings), which [`normalize_member_values`]
+/// wraps; lists of member objects, the usual case, are read as they are, not copied first.
+fn has_bare_ids(v: &Value) -> bool {
+    match v {
+        Value::Array(a) => a.iter().any(has_bare_ids),
+        Value::String(_) => true,
+        _ => false,
+    }
+}
+
 fn normalize_member_values(v: &Value) -> Value {
     match v {
         Value::Array(a) => Value::Array(a.iter().map(normalize_member_values).collect()),

@@ -8,7 +8,7 @@ use crate::error::ScimType;
 use crate::eval::{Scope, matches};
 use crate::filter::{AttrPath, CompValue, CompareOp, Filter, MAX_FILTER_LEN, PatchPath};
 use crate::patch::{PATCH_SCHEMA, apply, parse_request};
-use crate::resource::{Meta, normalize, render};
+use crate::resource::{Meta, distinct, normalize, render};
 use crate::schema::{ENTERPRISE_USER_SCHEMA, ResourceKind, ResourceType, USER_SCHEMA};
 use crate::{ScimError, ScimResult};
 use proptest::prelude::*;
@@ -734,6 +734,38 @@ proptest! {
                 prop_assert_eq!(again.ok(), Some(dedup_values(&data)));
             }
         }
+    }
+}
+
+proptest! {
+    #![proptest_config(config(256))]
+
+    /// 3: `distinct` keeps what the quadratic first-seen dedup keeps, in the same order, with
+    /// objects equal whatever their key order (members often repeat with keys reordered).
+    #[test]
+    fn distinct_matches_the_quadratic_dedup(
+        picks in prop::collection::vec((0usize..6, any::<bool>()), 0..40),
+        pool in prop::collection::vec(json_value(), 1..6),
+    ) {
+        let values: Vec<Value> = picks
+            .iter()
+            .map(|(i, reversed)| {
+                let v = pool[i % pool.len()].clone();
+                match v {
+                    Value::Object(o) if *reversed => {
+                        Value::Object(o.into_iter().rev().collect())
+                    }
+                    other => other,
+                }
+            })
+            .collect();
+        let mut expected: Vec<Value> = Vec::new();
+        for v in &values {
+            if !expected.contains(v) {
+                expected.push(v.clone());
+            }
+        }
+        prop_assert_eq!(distinct(values), expected);
     }
 }
 

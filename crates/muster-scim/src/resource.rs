@@ -9,6 +9,7 @@
 use crate::error::{ScimError, ScimResult};
 use crate::schema::{AttrType, Attribute, COMMON_ATTRIBUTES, Mutability, ResourceType};
 use serde_json::{Map, Value};
+use std::borrow::Cow;
 
 /// Folds a string for case-insensitive comparison. The one definition used on write (shadow
 /// columns, search JSON) and on read (filter values), so both always agree.
@@ -173,14 +174,13 @@ pub fn normalize_value(attr: &Attribute, value: &Value) -> ScimResult<Option<Val
             Value::Array(a) => a.iter().collect(),
             other => vec![other],
         };
-        let mut out: Vec<Value> = Vec::with_capacity(items.len());
+        let mut all: Vec<Value> = Vec::with_capacity(items.len());
         for item in items {
-            if let Some(v) = normalize_single(attr, item)?
-                && !out.contains(&v)
-            {
-                out.push(v);
+            if let Some(v) = normalize_single(attr, item)? {
+                all.push(v);
             }
         }
+        let mut out = distinct(all);
         fix_primary(&mut out);
         return Ok(if out.is_empty() {
             None
@@ -200,6 +200,25 @@ pub fn normalize_value(attr: &Attribute, value: &Value) -> ScimResult<Option<Val
         };
     }
     normalize_single(attr, value)
+}
+
+/// `values` without repeats (JSON equality, objects compared regardless of key order), first
+/// occurrences kept in order. Through a hash set, in linear time: a group's PUT or PATCH can
+/// carry thousands of members, and comparing each with every one before it was quadratic
+/// (a fifth of a 100-member PATCH's CPU).
+pub fn distinct(values: Vec<Value>) -> Vec<Value> {
+    if values.len() < 2 {
+        return values;
+    }
+    let keep: Vec<bool> = {
+        let mut seen = std::collections::HashSet::with_capacity(values.len());
+        values.iter().map(|v| seen.insert(v)).collect()
+    };
+    values
+        .into_iter()
+        .zip(keep)
+        .filter_map(|(v, keep)| keep.then_some(v))
+        .collect()
 }
 
 /// RFC 7643 §2.4: "primary" is true for at most one value; the first one wins.
@@ -223,13 +242,13 @@ fn normalize_single(attr: &Attribute, value: &Value) -> ScimResult<Option<Value>
     }
     if attr.is_complex() {
         let obj = match value {
-            Value::Object(o) => o.clone(),
+            Value::Object(o) => Cow::Borrowed(o),
             // A bare value for a complex attribute is its `value` sub-attribute (Entra sends the
             // enterprise manager as a string).
             Value::String(_) | Value::Number(_) | Value::Bool(_) if attr.sub("value").is_some() => {
                 let mut m = Map::new();
                 m.insert("value".into(), value.clone());
-                m
+                Cow::Owned(m)
             }
             _ => {
                 return Err(ScimError::invalid_value(format!(
@@ -238,8 +257,8 @@ fn normalize_single(attr: &Attribute, value: &Value) -> ScimResult<Option<Value>
                 )));
             }
         };
-        let mut out = Map::new();
-        for (k, v) in &obj {
+        let mut out = Map::with_capacity(obj.len());
+        for (k, v) in obj.iter() {
             match attr.sub(k) {
                 Some(sub) => {
                     if matches!(sub.mutability, Mutability::ReadOnly | Mutability::WriteOnly) {
