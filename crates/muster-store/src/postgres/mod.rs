@@ -175,6 +175,12 @@ impl SqlStore<PgBackend> {
     pub async fn analyze_stale(&self) -> StoreResult<Vec<String>> {
         statistics::analyze_stale(&self.backend.pool).await
     }
+
+    /// Vacuums the tables autovacuum would have vacuumed by now (see [`statistics`]); every
+    /// node also does this by itself every few seconds.
+    pub async fn vacuum_stale(&self) -> StoreResult<Vec<String>> {
+        statistics::vacuum_stale(&self.backend.pool).await
+    }
 }
 
 fn check_schema_name(schema: &str) -> StoreResult<()> {
