@@ -94,7 +94,12 @@ pub struct GroupRef {
 #[derive(Debug, Clone, PartialEq)]
 pub struct Stored {
     pub id: String,
+    /// The document; empty when `raw` holds it instead.
     pub data: Map<String, Value>,
+    /// The document as the JSON text it is stored as, in place of `data`, when the read asked
+    /// for it ([`Load::raw`]): a resource answered as it is stored is written through as text,
+    /// its values never built.
+    pub raw: Option<String>,
     pub created: String,
     pub last_modified: String,
     pub version: i64,
@@ -105,6 +110,16 @@ pub struct Stored {
     /// A user's `source` (`scim`, `manual`, `jit`) or a group's `kind` (`scim`, `custom`,
     /// `system`, `product`).
     pub class: String,
+}
+
+impl Stored {
+    /// The document, parsed from its stored text when the read left it as text.
+    pub fn document(&self) -> std::borrow::Cow<'_, Map<String, Value>> {
+        match &self.raw {
+            Some(text) => std::borrow::Cow::Owned(serde_json::from_str(text).unwrap_or_default()),
+            None => std::borrow::Cow::Borrowed(&self.data),
+        }
+    }
 }
 
 /// A resource to create.
@@ -133,6 +148,8 @@ pub struct Load {
     pub groups: bool,
     /// Users' groups of every kind (the admin view), not only those SCIM manages.
     pub all_kinds: bool,
+    /// The document as its stored text ([`Stored::raw`]), for a caller that only writes it out.
+    pub raw: bool,
 }
 
 /// The classes of users and groups (see [`Stored::class`]).

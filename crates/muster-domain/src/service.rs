@@ -7,7 +7,7 @@ use crate::query::{Cond, resolve_filter, resolve_sort};
 use crate::rules::{is_email, is_reserved};
 use crate::store::{ListQuery, PageReq, Store, StoreError};
 use muster_scim::filter::Filter;
-use muster_scim::list::list_response;
+use muster_scim::list::{list_response, list_response_text};
 use muster_scim::patch::{self, MemberChange};
 use muster_scim::projection::Projection;
 use muster_scim::resource::{self, Meta};
@@ -49,13 +49,25 @@ pub struct Ctx {
 /// A resource as answered: its JSON, ETag and location.
 #[derive(Debug, Clone)]
 pub struct Rendered {
+    /// The resource; `Null` when `text` holds it.
     pub body: Value,
+    /// The resource as JSON text, written through from its stored text ([`Stored::raw`]).
+    pub text: Option<String>,
     pub etag: String,
     pub location: String,
     /// The document before a replace or PATCH (for the audit log; members are not in it).
     pub before: Option<Map<String, Value>>,
     /// What else the change did, for the audit log (a deactivated user deleted, …).
     pub note: Option<&'static str>,
+}
+
+impl Rendered {
+    /// The resource as JSON text.
+    pub fn into_text(self) -> String {
+        // Writing a `Value` cannot fail: its keys are strings.
+        self.text
+            .unwrap_or_else(|| serde_json::to_string(&self.body).unwrap_or_default())
+    }
 }
 
 /// Query parameters of a list or `.search`, as sent.
@@ -183,49 +195,71 @@ impl Scim {
     }
 
     /// The JSON representation of a stored resource, projected.
-    pub fn render(ctx: &Ctx, kind: ResourceKind, s: Stored, proj: &Projection) -> Rendered {
+    pub fn render(ctx: &Ctx, kind: ResourceKind, mut s: Stored, proj: &Projection) -> Rendered {
         let rt = ResourceType::of(kind);
         let location = Self::location(ctx, kind, &s.id);
         let meta = Meta {
-            created: s.created,
-            last_modified: s.last_modified,
+            created: std::mem::take(&mut s.created),
+            last_modified: std::mem::take(&mut s.last_modified),
             version: s.version,
             location: location.clone(),
         };
+        let etag = resource::etag(s.version);
+        // The attributes a store keeps apart, in the order rendering adds them.
+        let mut extra: Vec<(&str, Value)> = Vec::new();
+        if let Some(members) = s.members.take().filter(|m| !m.is_empty()) {
+            // Consumed as it is rendered: a group of 100k members is held once, not twice.
+            let list: Vec<Value> = members
+                .into_iter()
+                .map(|m| {
+                    let location = Self::location(ctx, m.kind, &m.id);
+                    let mut o = Map::with_capacity(4);
+                    o.insert("value".into(), Value::String(m.id));
+                    o.insert("$ref".into(), Value::String(location));
+                    o.insert("type".into(), Value::String(kind_name(m.kind).into()));
+                    if let Some(d) = m.display {
+                        o.insert("display".into(), Value::String(d));
+                    }
+                    Value::Object(o)
+                })
+                .collect();
+            extra.push(("members", Value::Array(list)));
+        }
+        if let Some(groups) = s.groups.as_ref().filter(|g| !g.is_empty()) {
+            let list: Vec<Value> = groups
+                .iter()
+                .map(|g| {
+                    json!({
+                        "value": g.id,
+                        "$ref": Self::location(ctx, ResourceKind::Group, &g.id),
+                        "display": g.display,
+                        "type": "direct",
+                    })
+                })
+                .collect();
+            extra.push(("groups", Value::Array(list)));
+        }
+        if let Some(raw) = s.raw.take() {
+            if proj.is_default()
+                && let Ok(text) = resource::render_text(rt, &s.id, &raw, &meta, &extra)
+            {
+                return Rendered {
+                    body: Value::Null,
+                    text: Some(text),
+                    etag,
+                    location,
+                    before: None,
+                    note: None,
+                };
+            }
+            // Only muster writes stored documents: they are always objects.
+            s.data = serde_json::from_str(&raw).unwrap_or_default();
+        }
         let mut body = resource::render_owned(rt, &s.id, s.data, &meta);
         if let Some(obj) = body.as_object_mut() {
             let meta = obj.remove("meta");
-            if let Some(members) = s.members.filter(|m| !m.is_empty()) {
-                // Consumed as it is rendered: a group of 100k members is held once, not twice.
-                let list: Vec<Value> = members
-                    .into_iter()
-                    .map(|m| {
-                        let location = Self::location(ctx, m.kind, &m.id);
-                        let mut o = Map::with_capacity(4);
-                        o.insert("value".into(), Value::String(m.id));
-                        o.insert("$ref".into(), Value::String(location));
-                        o.insert("type".into(), Value::String(kind_name(m.kind).into()));
-                        if let Some(d) = m.display {
-                            o.insert("display".into(), Value::String(d));
-                        }
-                        Value::Object(o)
-                    })
-                    .collect();
-                obj.insert("members".into(), Value::Array(list));
-            }
-            if let Some(groups) = s.groups.as_ref().filter(|g| !g.is_empty()) {
-                let list: Vec<Value> = groups
-                    .iter()
-                    .map(|g| {
-                        json!({
-                            "value": g.id,
-                            "$ref": Self::location(ctx, ResourceKind::Group, &g.id),
-                            "display": g.display,
-                            "type": "direct",
-                        })
-                    })
-                    .collect();
-                obj.insert("groups".into(), Value::Array(list));
+            for (name, list) in extra {
+                obj.insert(name.into(), list);
             }
             if let Some(meta) = meta {
                 obj.insert("meta".into(), meta);
@@ -234,7 +268,8 @@ impl Scim {
         proj.apply(rt, &mut body);
         Rendered {
             body,
-            etag: resource::etag(s.version),
+            text: None,
+            etag,
             location,
             before: None,
             note: None,
@@ -246,6 +281,16 @@ impl Scim {
             members: kind == ResourceKind::Group && proj.wants("members"),
             groups: kind == ResourceKind::User && proj.wants("groups"),
             all_kinds: false,
+            raw: false,
+        }
+    }
+
+    /// [`Self::load_for`] a read answered as stored: with no `attributes` or
+    /// `excludedAttributes` the document is written through as its stored text.
+    fn load_to_answer(kind: ResourceKind, proj: &Projection) -> Load {
+        Load {
+            raw: proj.is_default(),
+            ..Self::load_for(kind, proj)
         }
     }
 
@@ -453,7 +498,7 @@ impl Scim {
     ) -> ScimResult<Rendered> {
         let s = self
             .store
-            .get(&ctx.tenant.id, kind, id, Self::load_for(kind, proj))
+            .get(&ctx.tenant.id, kind, id, Self::load_to_answer(kind, proj))
             .await
             .map_err(|e| self.map_err(kind, id, e, None))?;
         visible(kind, &s, id)?;
@@ -672,7 +717,8 @@ impl Scim {
         })
     }
 
-    pub async fn list(&self, ctx: &Ctx, kind: ResourceKind, p: &ListParams) -> ScimResult<Value> {
+    /// A list or `.search` of one type, as the JSON text of its ListResponse.
+    pub async fn list(&self, ctx: &Ctx, kind: ResourceKind, p: &ListParams) -> ScimResult<String> {
         let rt = ResourceType::of(kind);
         let proj = Projection::parse(
             rt,
@@ -680,23 +726,24 @@ impl Scim {
             p.excluded_attributes.as_deref(),
         );
         let page = self.page(p)?;
-        let q = self.query(kind, p, page.clone(), &proj)?;
+        let mut q = self.query(kind, p, page.clone(), &proj)?;
+        q.load = Self::load_to_answer(kind, &proj);
         let result = self
             .store
             .list(&ctx.tenant.id, kind, &q)
             .await
             .map_err(|e| self.map_err(kind, "", e, None))?;
-        let items = result
+        let items: Vec<String> = result
             .items
             .into_iter()
-            .map(|s| Self::render(ctx, kind, s, &proj).body)
+            .map(|s| Self::render(ctx, kind, s, &proj).into_text())
             .collect();
         let start = match page {
             PageReq::Index { start, .. } => Some(start),
             PageReq::Cursor { .. } => None,
         };
-        Ok(list_response(
-            items,
+        Ok(list_response_text(
+            &items,
             result.total,
             start,
             result.next_cursor,
@@ -781,8 +828,8 @@ fn visible(kind: ResourceKind, s: &Stored, id: &str) -> ScimResult<()> {
         return Ok(());
     }
     if s.class == class::SYSTEM {
-        let name = s
-            .data
+        let doc = s.document();
+        let name = doc
             .get("displayName")
             .and_then(Value::as_str)
             .unwrap_or_default();

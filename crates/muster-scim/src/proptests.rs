@@ -8,7 +8,7 @@ use crate::error::ScimType;
 use crate::eval::{Scope, matches};
 use crate::filter::{AttrPath, CompValue, CompareOp, Filter, MAX_FILTER_LEN, PatchPath};
 use crate::patch::{PATCH_SCHEMA, apply, parse_request};
-use crate::resource::{Meta, distinct, normalize, render};
+use crate::resource::{Meta, distinct, normalize, render, render_text};
 use crate::schema::{ENTERPRISE_USER_SCHEMA, ResourceKind, ResourceType, USER_SCHEMA};
 use crate::{ScimError, ScimResult};
 use proptest::prelude::*;
@@ -766,6 +766,39 @@ proptest! {
             }
         }
         prop_assert_eq!(distinct(values), expected);
+    }
+}
+
+proptest! {
+    #![proptest_config(config(256))]
+
+    /// 4: writing a stored document through as text gives the very text of rendering its
+    /// value and serialising that, with the attributes a store keeps apart put in as
+    /// `Scim::render` puts them.
+    #[test]
+    fn render_text_is_the_serialised_rendering(
+        attrs in prop::collection::vec(
+            (select(&["userName", "schemas", "id", "meta", "groups", "emails", ENTERPRISE_USER_SCHEMA, "x\"y", "\u{fc}"][..]), json_value()),
+            0..7,
+        ),
+        groups in prop::option::of(prop::collection::vec(json_value(), 1..3)),
+    ) {
+        let rt = user_type();
+        let doc: Map<String, Value> = attrs.into_iter().map(|(k, v)| (k.to_string(), v)).collect();
+        let extra: Vec<(&str, Value)> = groups.map(|g| ("groups", Value::Array(g))).into_iter().collect();
+        let mut expected = render(rt, "u\"1", &doc, &meta());
+        if let Some(obj) = expected.as_object_mut() {
+            let m = obj.remove("meta");
+            for (k, v) in &extra {
+                obj.insert(k.to_string(), v.clone());
+            }
+            if let Some(m) = m {
+                obj.insert("meta".into(), m);
+            }
+        }
+        let stored = serde_json::to_string(&doc).unwrap();
+        let text = render_text(rt, "u\"1", &stored, &meta(), &extra);
+        prop_assert_eq!(text.ok(), Some(serde_json::to_string(&expected).unwrap()));
     }
 }
 

@@ -18,7 +18,7 @@ use crate::store::{ResourceRow, find_many, insert_rows_sql};
 use async_trait::async_trait;
 use muster_domain::model::{Load, Stored, TenantId};
 use muster_domain::store::{StoreError, StoreResult};
-use muster_scim::resource::fold;
+use muster_scim::resource::{fold, stored_string};
 use muster_scim::schema::ResourceKind;
 use serde_json::Value;
 use std::collections::{HashMap, HashSet};
@@ -282,7 +282,10 @@ impl<B: Backend> Job<B> for Read {
             .filter_map(|s| {
                 let value = match first.by {
                     By::Id => s.id.clone(),
-                    By::Name => s.data.get(name).and_then(Value::as_str).map(fold)?,
+                    By::Name => match &s.raw {
+                        Some(raw) => fold(&stored_string(raw, name)?),
+                        None => s.data.get(name).and_then(Value::as_str).map(fold)?,
+                    },
                 };
                 Some((value, s))
             })

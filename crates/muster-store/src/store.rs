@@ -200,7 +200,7 @@ impl<B: Backend> SqlStore<B> {
             .await?
             .into_iter()
             .next();
-        row.map(|r| resource_row(r, groups)).transpose()
+        row.map(|r| resource_row(r, groups, load.raw)).transpose()
     }
 
     /// Locks a resource by bumping its version and stamping it modified now; returns it as it
@@ -222,7 +222,7 @@ impl<B: Backend> SqlStore<B> {
             .text(id)
             .push(&format!(" RETURNING {RETURNED_COLUMNS}"));
         let row = conn.rows(&sql, &COLUMN_TYPES).await?.into_iter().next();
-        row.map(|r| resource_row(r, false)).transpose()
+        row.map(|r| resource_row(r, false, false)).transpose()
     }
 
     /// `current` after a write, with what `load` asks for beyond its row (read after the commit).
@@ -316,7 +316,7 @@ impl<B: Backend> SqlStore<B> {
             let rows = conn.rows(&sql, &row_types(inline_groups)).await?;
             more = rows.len() as u64 > limit;
             for row in rows.into_iter().take(limit as usize) {
-                items.push(resource_row(row, inline_groups)?);
+                items.push(resource_row(row, inline_groups, q.load.raw)?);
             }
         }
         // A first page that is not full holds every match: no COUNT needed (the common
@@ -497,8 +497,8 @@ fn row_types(groups: bool) -> Vec<Ty> {
     types
 }
 
-/// A row of [`select_resources`].
-fn resource_row(mut row: Row, groups: bool) -> StoreResult<(i64, Stored)> {
+/// A row of [`select_resources`]; its document left as text when `raw` ([`Load::raw`]).
+fn resource_row(mut row: Row, groups: bool, raw: bool) -> StoreResult<(i64, Stored)> {
     let refs = if groups {
         // By name, as a page's users get them (`load_user_groups`); names are unique.
         let mut triples: Vec<(String, String, String)> =
@@ -513,12 +513,18 @@ fn resource_row(mut row: Row, groups: bool) -> StoreResult<(i64, Stored)> {
     } else {
         None
     };
-    let data: Map<String, Value> = serde_json::from_str(&row.text(2)?).map_err(internal)?;
+    let text = row.text(2)?;
+    let (data, raw) = if raw {
+        (Map::new(), Some(text))
+    } else {
+        (serde_json::from_str(&text).map_err(internal)?, None)
+    };
     Ok((
         row.int(0)?,
         Stored {
             id: row.text(1)?,
             data,
+            raw,
             created: row.text(3)?,
             last_modified: row.text(4)?,
             version: row.int(5)?,
@@ -552,7 +558,7 @@ pub(crate) async fn find_many<B: Backend>(
     conn.rows(&sql, &row_types(groups))
         .await?
         .into_iter()
-        .map(|r| resource_row(r, groups).map(|(_, s)| s))
+        .map(|r| resource_row(r, groups, load.raw).map(|(_, s)| s))
         .collect()
 }
 
@@ -1210,6 +1216,7 @@ impl<B: Backend> Store for SqlStore<B> {
         Ok(Stored {
             id,
             data: new.data,
+            raw: None,
             last_modified: created.clone(),
             created,
             version: 1,

@@ -227,6 +227,7 @@ pub async fn import(
                         .and_then(Value::as_object)
                         .cloned()
                         .with_context(|| format!("line {line_no}: missing 'data'"))?,
+                    raw: None,
                     created: text(&v, "created", line_no)?.to_string(),
                     last_modified: text(&v, "lastModified", line_no)?.to_string(),
                     version: v.get("version").and_then(Value::as_i64).unwrap_or(1),

@@ -31,8 +31,9 @@ fn scim_text(status: StatusCode, body: String) -> Response {
     res
 }
 
-fn resource_response(status: StatusCode, r: &Rendered, with_location: bool) -> Response {
-    with_headers(scim_json(status, &r.body), r, with_location)
+fn resource_response(status: StatusCode, mut r: Rendered, with_location: bool) -> Response {
+    let text = r.text.take().unwrap_or_else(|| json_text(&r.body));
+    with_headers(scim_text(status, text), &r, with_location)
 }
 
 fn with_headers(mut res: Response, r: &Rendered, with_location: bool) -> Response {
@@ -123,7 +124,7 @@ pub async fn list(
         excluded_attributes: p.get("excludedAttributes"),
     };
     let body = s.scim.list(&ctx, kind, &params).await?;
-    Ok(scim_json(StatusCode::OK, &body))
+    Ok(scim_text(StatusCode::OK, body))
 }
 
 /// `POST …/.search` (RFC 7644 §3.4.3): the same query as a list, in a SearchRequest body.
@@ -168,7 +169,7 @@ pub async fn search(
 ) -> ApiResult<Response> {
     let params = search_params(&body)?;
     let body = s.scim.list(&ctx, kind, &params).await?;
-    Ok(scim_json(StatusCode::OK, &body))
+    Ok(scim_text(StatusCode::OK, body))
 }
 
 pub async fn search_root(
@@ -215,7 +216,7 @@ pub async fn get(
         }
         return Ok(res);
     }
-    Ok(resource_response(StatusCode::OK, &r, true))
+    Ok(resource_response(StatusCode::OK, r, true))
 }
 
 pub async fn replace(
