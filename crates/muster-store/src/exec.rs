@@ -118,6 +118,10 @@ pub trait Backend: Send + Sync + 'static {
     /// Whether reads of one resource by id are worth batching ([`crate::batch`]): where each
     /// statement is a round trip to another process. SQLite reads in this one.
     const BATCH_READS: bool = false;
+    /// Whether `WITH` may hold statements that change data (PostgreSQL's; SQLite's `WITH`
+    /// takes only `SELECT`s), so that one statement can bump a group and change its members
+    /// ([`crate::members_alone`]).
+    const DATA_MODIFYING_CTES: bool = false;
     async fn read(&self) -> StoreResult<Box<dyn Conn<Self::D>>>;
     /// A transaction that holds the engine's write lock (SQLite) or takes row locks (`FOR UPDATE`).
     async fn write(&self) -> StoreResult<Box<dyn Conn<Self::D>>>;

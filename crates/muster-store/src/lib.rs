@@ -4,6 +4,7 @@
 mod admin;
 mod batch;
 pub mod exec;
+mod members_alone;
 pub mod migrate;
 pub mod postgres;
 mod row;

@@ -260,6 +260,7 @@ pub fn drop_schema_blocking(url: &str, schema: &str) {
 impl Backend for PgBackend {
     type D = PgDialect;
     const BATCH_READS: bool = true;
+    const DATA_MODIFYING_CTES: bool = true;
 
     async fn read(&self) -> StoreResult<Box<dyn Conn<PgDialect>>> {
         let conn = self.warm.acquire(&self.pool).await.map_err(pool_error)?;

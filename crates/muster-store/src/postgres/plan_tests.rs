@@ -9,7 +9,8 @@ use crate::exec::{Backend, Conn, Ty};
 use crate::sql::Sql;
 use crate::store::{delete_members, first_unknown_sql, insert_found_members};
 use muster_domain::model::{Load, Mode, NewResource, Stored, Update};
-use muster_domain::store::Store;
+use muster_domain::store::{Store, StoreError};
+use muster_scim::patch::MemberChange;
 use muster_scim::schema::ResourceKind;
 
 /// A schema of its own for a test, dropped when the test ends, also when it fails.
@@ -286,6 +287,108 @@ async fn an_update_that_changes_nothing_needs_one_session_at_a_time() {
             .unwrap_or_else(|_| panic!("{kind:?}: the update waited for a second session"));
         assert_eq!(done.unwrap().version, 1, "{kind:?}");
     }
+    drop(store);
+}
+
+/// A change to a group's members alone is one statement: an add or a remove bumps the version
+/// and changes the members together, an unknown member changes nothing, and any other change
+/// is left to the general update.
+#[tokio::test]
+async fn a_change_to_members_alone_is_one_statement() {
+    let Some(scratch) = Scratch::new() else {
+        return;
+    };
+    let store = scratch.store(2).await;
+    let t = store.create_tenant("alone", Mode::Scim).await.unwrap();
+    let named = |attr: &str, name: &str| {
+        let mut data = serde_json::Map::new();
+        data.insert(attr.into(), name.into());
+        NewResource {
+            data,
+            members: Vec::new(),
+            class: "scim".into(),
+        }
+    };
+    let ann = store
+        .create(&t.id, ResourceKind::User, named("userName", "ann@x.com"))
+        .await
+        .unwrap();
+    let g = store
+        .create(&t.id, ResourceKind::Group, named("displayName", "G"))
+        .await
+        .unwrap();
+    let members = |change: MemberChange| {
+        move |cur: &Stored| {
+            Ok(Update {
+                data: cur.data.clone(),
+                members: vec![change.clone()],
+                class: None,
+            })
+        }
+    };
+    let member_ids = |s: Stored| -> Vec<String> {
+        s.members
+            .unwrap_or_default()
+            .into_iter()
+            .map(|m| m.id)
+            .collect()
+    };
+    let with_members = Load {
+        members: true,
+        ..Load::default()
+    };
+    let add = MemberChange::Add(vec![serde_json::json!({"value": ann.id})]);
+    let done = store
+        .members_alone(&t.id, &g.id, Some(&[1]), with_members, &mut members(add))
+        .await
+        .unwrap()
+        .expect("an add of members is one statement");
+    assert_eq!((done.version, member_ids(done)), (2, vec![ann.id.clone()]));
+
+    let unknown = MemberChange::Add(vec![
+        serde_json::json!({"value": ann.id}),
+        serde_json::json!({"value": "nobody"}),
+    ]);
+    let err = store
+        .members_alone(&t.id, &g.id, None, with_members, &mut members(unknown))
+        .await
+        .unwrap_err();
+    assert!(err.to_string().contains("\"nobody\""), "{err}");
+    let now = store
+        .get(&t.id, ResourceKind::Group, &g.id, with_members)
+        .await
+        .unwrap();
+    assert_eq!((now.version, member_ids(now)), (2, vec![ann.id.clone()]));
+
+    let stale = MemberChange::Remove(vec![ann.id.clone()]);
+    let err = store
+        .members_alone(&t.id, &g.id, Some(&[1]), with_members, &mut members(stale))
+        .await
+        .unwrap_err();
+    assert!(matches!(err, StoreError::VersionMismatch), "{err}");
+
+    let remove = MemberChange::Remove(vec![ann.id.clone()]);
+    let done = store
+        .members_alone(&t.id, &g.id, Some(&[2]), with_members, &mut members(remove))
+        .await
+        .unwrap()
+        .expect("a remove of members is one statement");
+    assert_eq!((done.version, member_ids(done)), (3, Vec::<String>::new()));
+
+    let mut rename = |cur: &Stored| {
+        let mut data = cur.data.clone();
+        data.insert("displayName".into(), "H".into());
+        Ok(Update {
+            data,
+            members: Vec::new(),
+            class: None,
+        })
+    };
+    let general = store
+        .members_alone(&t.id, &g.id, None, Load::default(), &mut rename)
+        .await
+        .unwrap();
+    assert!(general.is_none(), "a rename is the general update's");
     drop(store);
 }
 
