@@ -11,8 +11,8 @@
 //! path runs instead.
 
 use crate::exec::{Backend, Ty, internal};
-use crate::sql::{Dialect, Sql};
-use crate::store::{CHUNK, SqlStore, member_kinds, now};
+use crate::sql::Sql;
+use crate::store::{CHUNK, SqlStore, listed_ids, member_kinds, now, push_delete_listed};
 use muster_domain::model::{Load, Stored, Update};
 use muster_domain::store::{Mutation, StoreError, StoreResult};
 use muster_scim::ScimError;
@@ -165,17 +165,11 @@ fn one_statement<B: Backend>(
             sql
         }
         Change::Remove(ids) => {
-            let mut sql = crate::store::listed_ids::<B>(ids);
+            let mut sql = listed_ids::<B>(ids);
             bump(&mut sql, "");
-            sql.push(", d AS (DELETE FROM group_members WHERE seq")
-                .push(<B::D as Dialect>::IN_ROWS_OPEN)
-                .push("SELECT (SELECT m.seq FROM group_members m WHERE m.tenant_id = ")
-                .text(t.0.clone())
-                .push(" AND m.member_id = v.id AND m.group_id = ")
-                .text(group)
-                .push(") FROM v")
-                .push(<B::D as Dialect>::IN_ROWS_CLOSE)
-                .push(" AND EXISTS (SELECT 1 FROM g)) SELECT (SELECT count(*) FROM g), NULL");
+            sql.push(", d AS (");
+            push_delete_listed::<B>(&mut sql, t, group);
+            sql.push(" AND EXISTS (SELECT 1 FROM g)) SELECT (SELECT count(*) FROM g), NULL");
             sql
         }
     }

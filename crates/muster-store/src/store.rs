@@ -761,7 +761,15 @@ async fn remove_members<B: Backend>(
 /// (4.5 ms at 1k members, growing with the group).
 pub(crate) fn delete_members<B: Backend>(t: &TenantId, group: &str, chunk: &[String]) -> S<B> {
     let mut sql = listed_ids::<B>(chunk);
-    sql.push(" DELETE FROM group_members WHERE seq")
+    sql.push(" ");
+    push_delete_listed::<B>(&mut sql, t, group);
+    sql
+}
+
+/// `DELETE FROM group_members WHERE <the listed ids' memberships of group>`, after
+/// [`listed_ids`]; the caller may add conditions.
+pub(crate) fn push_delete_listed<B: Backend>(sql: &mut S<B>, t: &TenantId, group: &str) {
+    sql.push("DELETE FROM group_members WHERE seq")
         .push(B::D::IN_ROWS_OPEN)
         .push("SELECT (SELECT m.seq FROM group_members m WHERE m.tenant_id = ")
         .text(t.0.clone())
@@ -769,7 +777,6 @@ pub(crate) fn delete_members<B: Backend>(t: &TenantId, group: &str, chunk: &[Str
         .text(group)
         .push(") FROM v")
         .push(B::D::IN_ROWS_CLOSE);
-    sql
 }
 
 /// Adds members after checking every id is a user or group of this tenant (product rule 12):
