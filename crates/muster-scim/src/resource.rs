@@ -528,9 +528,11 @@ pub fn render_text(
     serde_json::to_writer(&mut out, &meta.last_modified)?;
     out.extend_from_slice(b",\"location\":");
     serde_json::to_writer(&mut out, &meta.location)?;
-    out.extend_from_slice(b",\"version\":");
-    serde_json::to_writer(&mut out, &meta.etag())?;
-    out.extend_from_slice(b"}}");
+    // The weak ETag `W/"<version>"` as a JSON string, written without building it.
+    out.extend_from_slice(b",\"version\":\"W/\\\"");
+    std::io::Write::write_fmt(&mut out, format_args!("{}", meta.version))
+        .map_err(serde_json::Error::io)?;
+    out.extend_from_slice(b"\\\"\"}}");
     // Only serde_json's output and slices of the (UTF-8) stored text went in.
     String::from_utf8(out).map_err(serde::de::Error::custom)
 }

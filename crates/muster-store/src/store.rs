@@ -450,12 +450,14 @@ fn wants_groups(kind: ResourceKind, load: Load) -> bool {
 
 /// ` AND <alias>.class IN (…)` of the groups SCIM lists ([`Cond::scim_listed_groups`]): constants,
 /// written into the text so they add no binds.
-fn listed_classes(alias: &str) -> String {
-    format!(
-        " AND {alias}.class IN ('{}', '{}')",
-        class::SCIM,
-        class::CUSTOM
-    )
+fn push_listed_classes<D: Dialect>(sql: &mut Sql<D>, alias: &str) {
+    sql.push(" AND ")
+        .push(alias)
+        .push(".class IN ('")
+        .push(class::SCIM)
+        .push("', '")
+        .push(class::CUSTOM)
+        .push("')");
 }
 
 /// A user's direct groups: the memberships joined to their groups, up to the tenant, which the
@@ -475,13 +477,13 @@ fn select_resources<D: Dialect>(kind: ResourceKind, load: Load) -> Sql<D> {
     let mut sql = Sql::<D>::new("SELECT ");
     sql.push(COLUMNS);
     if wants_groups(kind, load) {
-        sql.push(", (SELECT ")
-            .push(&D::triple_array("g.id", "g.display_name", "g.name_norm"))
-            .push(" ")
+        sql.push(", (SELECT ");
+        D::push_triple_array(&mut sql, "g.id", "g.display_name", "g.name_norm");
+        sql.push(" ")
             .push(USER_GROUPS_FROM)
             .push("r.tenant_id AND m.member_id = r.id");
         if !load.all_kinds {
-            sql.push(&listed_classes("g"));
+            push_listed_classes(&mut sql, "g");
         }
         sql.push(")");
     }
@@ -552,7 +554,7 @@ pub(crate) async fn find_many<B: Backend>(
         .push(&format!(" AND {key} IN "))
         .text_list(values);
     if listed {
-        sql.push(&listed_classes("r"));
+        push_listed_classes(&mut sql, "r");
     }
     let groups = wants_groups(kind, load);
     conn.rows(&sql, &row_types(groups))
@@ -628,7 +630,7 @@ async fn load_user_groups<B: Backend>(
             .push(" AND m.member_id IN ")
             .text_list(chunk);
         if !load.all_kinds {
-            sql.push(&listed_classes("g"));
+            push_listed_classes(&mut sql, "g");
         }
         sql.push(" ORDER BY m.member_id, g.name_norm");
         for mut row in conn.rows(&sql, &[Ty::Text; 3]).await? {

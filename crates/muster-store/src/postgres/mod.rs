@@ -24,8 +24,10 @@ mod warm;
 pub struct PgDialect;
 
 impl Dialect for PgDialect {
-    fn placeholder(n: usize) -> String {
-        format!("${n}")
+    fn push_placeholder(text: &mut String, n: usize) {
+        use std::fmt::Write;
+        // Writing to a String cannot fail.
+        let _ = write!(text, "${n}");
     }
     fn json_scalar(sql: &mut Sql<Self>, col: &str, path: &[String], ty: AttrType) {
         sql.push(&format!("(({col} #>> "));
@@ -54,8 +56,14 @@ impl Dialect for PgDialect {
     /// is taken at insert, so without it a batch could commit below one already indexed.
     const AUDIT_APPEND_LOCK: &'static str = "SELECT pg_advisory_xact_lock(7318349394477056)";
     const JSON_CAST: &'static str = "::jsonb";
-    fn triple_array(a: &str, b: &str, c: &str) -> String {
-        format!("COALESCE(json_agg(json_build_array({a}, {b}, {c}))::text, '[]')")
+    fn push_triple_array(sql: &mut Sql<Self>, a: &str, b: &str, c: &str) {
+        sql.push("COALESCE(json_agg(json_build_array(")
+            .push(a)
+            .push(", ")
+            .push(b)
+            .push(", ")
+            .push(c)
+            .push("))::text, '[]')");
     }
     const MIGRATIONS: &'static [Migration] = &[
         Migration {

@@ -22,7 +22,9 @@ pub enum Bind {
 
 /// What differs between engines: placeholders and JSON access.
 pub trait Dialect {
-    fn placeholder(n: usize) -> String;
+    /// Writes the placeholder of the `n`th bind (from 1) to `text`, without allocating: a
+    /// statement may have hundreds.
+    fn push_placeholder(text: &mut String, n: usize);
     /// The scalar at `path` in the JSON column `col`, typed for comparison with `ty`.
     fn json_scalar(sql: &mut Sql<Self>, col: &str, path: &[String], ty: AttrType)
     where
@@ -45,8 +47,10 @@ pub trait Dialect {
     /// An aggregate of the rows' `[a, b, c]` triples, in no order, as JSON text (`[]` for no
     /// rows), so a resource and its list of references come back in one statement. The reader
     /// sorts them: an aggregate's `ORDER BY` costs SQLite a temporary b-tree each time it runs,
-    /// which was 5 % of a user GET's instructions.
-    fn triple_array(a: &str, b: &str, c: &str) -> String;
+    /// which was 5 % of a user GET's instructions. Pushed piece by piece: a user read writes it.
+    fn push_triple_array(sql: &mut Sql<Self>, a: &str, b: &str, c: &str)
+    where
+        Self: Sized;
     /// Run first in a transaction that appends audit events, so that events are numbered in
     /// the order they commit (empty where there is only one writer): the index by target may
     /// then trust every number up to the highest it sees.
@@ -97,8 +101,7 @@ impl<D: Dialect> Sql<D> {
     }
     pub fn bind(&mut self, b: Bind) -> &mut Self {
         self.binds.push(b);
-        let p = D::placeholder(self.binds.len());
-        self.text.push_str(&p);
+        D::push_placeholder(&mut self.text, self.binds.len());
         self
     }
     pub fn text(&mut self, s: impl Into<String>) -> &mut Self {

@@ -27,8 +27,8 @@ use writer::{Held, Writer};
 pub struct SqliteDialect;
 
 impl Dialect for SqliteDialect {
-    fn placeholder(_: usize) -> String {
-        "?".into()
+    fn push_placeholder(text: &mut String, _: usize) {
+        text.push('?');
     }
     fn json_scalar(sql: &mut Sql<Self>, col: &str, path: &[String], _ty: AttrType) {
         sql.push(&format!("json_extract({col}, "));
@@ -51,8 +51,14 @@ impl Dialect for SqliteDialect {
     const IN_ROWS_CLOSE: &'static str = ")";
     const AUDIT_APPEND_LOCK: &'static str = "";
     const JSON_CAST: &'static str = "";
-    fn triple_array(a: &str, b: &str, c: &str) -> String {
-        format!("json_group_array(json_array({a}, {b}, {c}))")
+    fn push_triple_array(sql: &mut Sql<Self>, a: &str, b: &str, c: &str) {
+        sql.push("json_group_array(json_array(")
+            .push(a)
+            .push(", ")
+            .push(b)
+            .push(", ")
+            .push(c)
+            .push("))");
     }
     const MIGRATIONS: &'static [Migration] = &[
         Migration {
