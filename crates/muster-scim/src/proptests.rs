@@ -778,7 +778,7 @@ proptest! {
     #[test]
     fn render_text_is_the_serialised_rendering(
         attrs in prop::collection::vec(
-            (select(&["userName", "schemas", "id", "meta", "groups", "emails", ENTERPRISE_USER_SCHEMA, "x\"y", "\u{fc}"][..]), json_value()),
+            (select(&["userName", "schemas", "id", "meta", "groups", "emails", ENTERPRISE_USER_SCHEMA, "x\"y", "\u{fc}", "a\tb/\u{7f}"][..]), json_value()),
             0..7,
         ),
         groups in prop::option::of(prop::collection::vec(json_value(), 1..3)),

@@ -489,7 +489,7 @@ pub fn render_text(
     out.extend_from_slice(b"{\"schemas\":[");
     serde_json::to_writer(&mut out, rt.core.id)?;
     for ext in &rt.extensions {
-        if attrs.0.iter().any(|(k, _)| k == ext.id) {
+        if attrs.0.iter().any(|(k, _)| k.0 == ext.id) {
             out.push(b',');
             serde_json::to_writer(&mut out, ext.id)?;
         }
@@ -497,14 +497,15 @@ pub fn render_text(
     out.extend_from_slice(b"],\"id\":");
     serde_json::to_writer(&mut out, id)?;
     let mut placed = vec![false; extra.len()];
-    for (k, v) in &attrs.0 {
+    for (key, v) in &attrs.0 {
+        let k: &str = &key.0;
         if k == "schemas" || k == "id" || k == "meta" {
             continue;
         }
         out.push(b',');
-        serde_json::to_writer(&mut out, k)?;
+        push_key(&mut out, key)?;
         out.push(b':');
-        match extra.iter().position(|(name, _)| name == k) {
+        match extra.iter().position(|(name, _)| *name == k) {
             Some(i) => {
                 placed[i] = true;
                 serde_json::to_writer(&mut out, &extra[i].1)?;
@@ -540,12 +541,52 @@ pub fn render_text(
 /// The string at top-level `key` of a stored document's text, read without building the rest.
 pub fn stored_string(stored: &str, key: &str) -> Option<String> {
     let attrs = TopLevel::parse(stored).ok()?;
-    let (_, v) = attrs.0.into_iter().find(|(k, _)| k == key)?;
+    let (_, v) = attrs.0.into_iter().find(|(k, _)| k.0 == key)?;
     serde_json::from_str(v.get()).ok()
 }
 
+/// A key of a stored document's text, borrowed from it when written there without escapes.
+struct Key<'a>(Cow<'a, str>);
+
+impl<'de> serde::Deserialize<'de> for Key<'de> {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = Key<'de>;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a string")
+            }
+            fn visit_borrowed_str<E>(self, s: &'de str) -> Result<Self::Value, E> {
+                Ok(Key(Cow::Borrowed(s)))
+            }
+            fn visit_str<E>(self, s: &str) -> Result<Self::Value, E> {
+                Ok(Key(Cow::Owned(s.to_string())))
+            }
+            fn visit_string<E>(self, s: String) -> Result<Self::Value, E> {
+                Ok(Key(Cow::Owned(s)))
+            }
+        }
+        d.deserialize_str(Visit)
+    }
+}
+
+/// `key` as a JSON string. One borrowed from the text had no escapes there, so it holds no
+/// quote, backslash or control character (JSON text cannot) and is written as it is; serde_json
+/// would escape nothing else.
+fn push_key(out: &mut Vec<u8>, key: &Key) -> serde_json::Result<()> {
+    match &key.0 {
+        Cow::Borrowed(k) => {
+            out.push(b'"');
+            out.extend_from_slice(k.as_bytes());
+            out.push(b'"');
+            Ok(())
+        }
+        Cow::Owned(k) => serde_json::to_writer(out, k),
+    }
+}
+
 /// A JSON object's top-level members in order, each value left as its text.
-struct TopLevel<'a>(Vec<(String, &'a serde_json::value::RawValue)>);
+struct TopLevel<'a>(Vec<(Key<'a>, &'a serde_json::value::RawValue)>);
 
 impl<'a> TopLevel<'a> {
     fn parse(text: &'a str) -> serde_json::Result<TopLevel<'a>> {
@@ -565,7 +606,7 @@ impl<'de> serde::Deserialize<'de> for TopLevel<'de> {
                 self,
                 mut m: A,
             ) -> Result<Self::Value, A::Error> {
-                let mut out: Vec<(String, &'de serde_json::value::RawValue)> =
+                let mut out: Vec<(Key<'de>, &'de serde_json::value::RawValue)> =
                     Vec::with_capacity(m.size_hint().unwrap_or(8));
                 // Stored documents are serialised maps: no key repeats.
                 while let Some(entry) = m.next_entry()? {
