@@ -240,7 +240,7 @@ impl Scim {
             extra.push(("groups", Value::Array(list)));
         }
         if let Some(raw) = s.raw.take() {
-            if proj.is_default()
+            if proj.excludes_only(kept_apart(kind))
                 && let Ok(text) = resource::render_text(rt, &s.id, &raw, &meta, &extra)
             {
                 return Rendered {
@@ -285,11 +285,12 @@ impl Scim {
         }
     }
 
-    /// [`Self::load_for`] a read answered as stored: with no `attributes` or
-    /// `excludedAttributes` the document is written through as its stored text.
+    /// [`Self::load_for`] a read answered as stored: with no `attributes`, and
+    /// `excludedAttributes` naming at most what the store keeps apart from the document, the
+    /// document is written through as its stored text.
     fn load_to_answer(kind: ResourceKind, proj: &Projection) -> Load {
         Load {
-            raw: proj.is_default(),
+            raw: proj.excludes_only(kept_apart(kind)),
             ..Self::load_for(kind, proj)
         }
     }
@@ -823,6 +824,15 @@ impl Scim {
 /// SCIM sees every user, its own groups and the administrators' `custom` groups, which are listed and may be addressed by id, which takes them over (rule 5); the
 /// reserved system groups answer 409 naming themselves (rule 4); product groups do not exist
 /// for SCIM (rule 13).
+/// The attributes of `kind` a store keeps apart from the document (loaded only when asked):
+/// no stored document holds them.
+fn kept_apart(kind: ResourceKind) -> &'static [&'static str] {
+    match kind {
+        ResourceKind::Group => &["members"],
+        ResourceKind::User => &["groups"],
+    }
+}
+
 fn visible(kind: ResourceKind, s: &Stored, id: &str) -> ScimResult<()> {
     if kind != ResourceKind::Group || s.class == class::SCIM || s.class == class::CUSTOM {
         return Ok(());

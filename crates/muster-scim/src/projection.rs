@@ -67,6 +67,20 @@ impl Projection {
         self.include.is_none() && self.exclude.is_empty()
     }
 
+    /// Whether this projection only excludes whole top-level core attributes among `names`
+    /// (none at all is the default projection): a resource whose document holds none of
+    /// them, such as a group asked with `excludedAttributes=members`, is then answered as stored.
+    pub fn excludes_only(&self, names: &[&str]) -> bool {
+        self.include.is_none()
+            && self.exclude.iter().all(|s| {
+                s.ext.is_none()
+                    && s.sub.is_none()
+                    && s.attr
+                        .as_deref()
+                        .is_some_and(|a| names.iter().any(|n| n.eq_ignore_ascii_case(a)))
+            })
+    }
+
     pub fn apply(&self, rt: &ResourceType, resource: &mut Value) {
         let Some(obj) = resource.as_object_mut() else {
             return;
@@ -307,6 +321,21 @@ mod tests {
         let mut v = user_json();
         Projection::parse(rt, a, e).apply(rt, &mut v);
         v
+    }
+
+    #[test]
+    fn excludes_only_names_whole_top_level_attributes_among_those_given() {
+        let g = ResourceType::of(ResourceKind::Group);
+        let members = ["members"];
+        let parse = |a: Option<&str>, e: Option<&str>| Projection::parse(g, a, e);
+        assert!(parse(None, None).excludes_only(&members));
+        assert!(parse(None, Some("MEMBERS")).excludes_only(&members));
+        // Attributes no schema defines are kept in documents as sent, so they may be stored.
+        assert!(!parse(None, Some("members,notAnAttribute")).excludes_only(&members));
+        assert!(!parse(None, Some("members.display")).excludes_only(&members));
+        assert!(!parse(None, Some("members,displayName")).excludes_only(&members));
+        assert!(!parse(Some("displayName"), None).excludes_only(&members));
+        assert!(!parse(None, Some("members")).excludes_only(&[]));
     }
 
     #[test]
