@@ -62,10 +62,11 @@ pub struct Rendered {
 }
 
 impl Rendered {
-    /// The resource as JSON text.
-    pub fn into_text(self) -> String {
+    /// The resource as JSON text, taken out (its ETag and location stay for the headers).
+    pub fn take_text(&mut self) -> String {
         // Writing a `Value` cannot fail: its keys are strings.
         self.text
+            .take()
             .unwrap_or_else(|| serde_json::to_string(&self.body).unwrap_or_default())
     }
 }
@@ -737,7 +738,7 @@ impl Scim {
         let items: Vec<String> = result
             .items
             .into_iter()
-            .map(|s| Self::render(ctx, kind, s, &proj).into_text())
+            .map(|s| Self::render(ctx, kind, s, &proj).take_text())
             .collect();
         let start = match page {
             PageReq::Index { start, .. } => Some(start),
@@ -821,9 +822,6 @@ impl Scim {
     }
 }
 
-/// SCIM sees every user, its own groups and the administrators' `custom` groups, which are listed and may be addressed by id, which takes them over (rule 5); the
-/// reserved system groups answer 409 naming themselves (rule 4); product groups do not exist
-/// for SCIM (rule 13).
 /// The attributes of `kind` a store keeps apart from the document (loaded only when asked):
 /// no stored document holds them.
 fn kept_apart(kind: ResourceKind) -> &'static [&'static str] {
@@ -833,6 +831,9 @@ fn kept_apart(kind: ResourceKind) -> &'static [&'static str] {
     }
 }
 
+/// SCIM sees every user, its own groups and the administrators' `custom` groups, which are listed and may be addressed by id, which takes them over (rule 5); the
+/// reserved system groups answer 409 naming themselves (rule 4); product groups do not exist
+/// for SCIM (rule 13).
 fn visible(kind: ResourceKind, s: &Stored, id: &str) -> ScimResult<()> {
     if kind != ResourceKind::Group || s.class == class::SCIM || s.class == class::CUSTOM {
         return Ok(());

@@ -505,7 +505,6 @@ impl Engine<'_> {
     }
 }
 
-/// Microsoft's tests send a member as a bare id string; read it as `{"value": id}`.
 /// Whether `v` holds members given by bare id (strings), which [`normalize_member_values`]
 /// wraps; lists of member objects, the usual case, are read as they are, not copied first.
 fn has_bare_ids(v: &Value) -> bool {
@@ -516,6 +515,7 @@ fn has_bare_ids(v: &Value) -> bool {
     }
 }
 
+/// Microsoft's tests send a member as a bare id string; read it as `{"value": id}`.
 fn normalize_member_values(v: &Value) -> Value {
     match v {
         Value::Array(a) => Value::Array(a.iter().map(normalize_member_values).collect()),

@@ -12,13 +12,14 @@
 
 use crate::exec::{Backend, Ty, internal};
 use crate::sql::Sql;
-use crate::store::{CHUNK, SqlStore, listed_ids, member_kinds, now, push_delete_listed};
+use crate::store::{
+    CHUNK, SqlStore, distinct_ids, listed_ids, member_kinds, not_itself, now, push_delete_listed,
+    unknown_member,
+};
 use muster_domain::model::{Load, Stored, Update};
 use muster_domain::store::{Mutation, StoreError, StoreResult};
-use muster_scim::ScimError;
 use muster_scim::patch::MemberChange;
 use muster_scim::schema::ResourceKind;
-use serde_json::Value;
 
 type S<B> = Sql<<B as Backend>::D>;
 
@@ -36,19 +37,7 @@ impl Change {
             return None;
         }
         let change = match update.members.as_slice() {
-            [MemberChange::Add(members)] => {
-                let mut ids: Vec<String> = Vec::with_capacity(members.len());
-                let mut seen = std::collections::HashSet::with_capacity(members.len());
-                for id in members
-                    .iter()
-                    .filter_map(|m| m.get("value").and_then(Value::as_str))
-                {
-                    if seen.insert(id) {
-                        ids.push(id.to_string());
-                    }
-                }
-                Change::Add(ids)
-            }
+            [MemberChange::Add(members)] => Change::Add(distinct_ids(members)),
             [MemberChange::Remove(ids)] => Change::Remove(ids.clone()),
             _ => return None,
         };
@@ -94,12 +83,8 @@ impl<B: Backend> SqlStore<B> {
         let Some(change) = Change::of(&current, &update) else {
             return Ok(None);
         };
-        if let Change::Add(ids) = &change
-            && ids.iter().any(|m| m == id)
-        {
-            return Err(StoreError::Scim(ScimError::invalid_value(format!(
-                "group {id} cannot be a member of itself"
-            ))));
+        if let Change::Add(ids) = &change {
+            not_itself(id, ids)?;
         }
         let modified = now();
         let sql = one_statement::<B>(t, id, seq, current.version, &modified, &change);
@@ -112,9 +97,7 @@ impl<B: Backend> SqlStore<B> {
             .pop()
             .ok_or_else(|| internal("the membership statement returned no row"))?;
         if let Some(missing) = row.opt_text(1)? {
-            return Err(StoreError::Scim(ScimError::invalid_value(format!(
-                "member \"{missing}\" is not a user or group of this tenant; nothing was changed"
-            ))));
+            return Err(unknown_member(&missing));
         }
         if row.int(0)? == 0 {
             // Changed or deleted since it was read: the general path decides.

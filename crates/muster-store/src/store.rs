@@ -691,17 +691,13 @@ async fn apply_member_change<B: Backend>(
     group: &str,
     change: &MemberChange,
 ) -> StoreResult<()> {
-    let ids_of = |members: &[Value]| -> Vec<String> {
-        members
-            .iter()
-            .filter_map(|m| m.get("value").and_then(Value::as_str).map(str::to_string))
-            .collect()
-    };
     match change {
-        MemberChange::Add(members) => add_members::<B>(conn, t, group, &ids_of(members)).await,
+        MemberChange::Add(members) => {
+            add_members::<B>(conn, t, group, &distinct_ids(members)).await
+        }
         MemberChange::Replace(members) => {
             remove_all::<B>(conn, t, group).await?;
-            add_members::<B>(conn, t, group, &ids_of(members)).await
+            add_members::<B>(conn, t, group, &distinct_ids(members)).await
         }
         MemberChange::RemoveAll => remove_all::<B>(conn, t, group).await,
         MemberChange::Remove(ids) => remove_members::<B>(conn, t, group, ids).await,
@@ -795,31 +791,51 @@ async fn add_members<B: Backend>(
     group: &str,
     ids: &[String],
 ) -> StoreResult<()> {
-    let mut unique: Vec<String> = Vec::with_capacity(ids.len());
-    let mut seen = std::collections::HashSet::with_capacity(ids.len());
-    for id in ids {
-        if seen.insert(id.as_str()) {
-            unique.push(id.clone());
-        }
-    }
-    if seen.contains(group) {
-        return Err(StoreError::Scim(ScimError::invalid_value(format!(
-            "group {group} cannot be a member of itself"
-        ))));
-    }
-    for chunk in unique.chunks(CHUNK) {
+    not_itself(group, ids)?;
+    for chunk in ids.chunks(CHUNK) {
         let inserted = conn
             .exec(&insert_found_members::<B>(t, group, chunk))
             .await?;
         if inserted < chunk.len() as u64
             && let Some(missing) = first_unknown_member::<B>(conn, t, chunk).await?
         {
-            return Err(StoreError::Scim(ScimError::invalid_value(format!(
-                "member \"{missing}\" is not a user or group of this tenant; nothing was changed"
-            ))));
+            return Err(unknown_member(&missing));
         }
     }
     Ok(())
+}
+
+/// The ids (`value`s) of members to add, each once, in the order given.
+pub(crate) fn distinct_ids(members: &[Value]) -> Vec<String> {
+    let mut ids: Vec<String> = Vec::with_capacity(members.len());
+    let mut seen = std::collections::HashSet::with_capacity(members.len());
+    for id in members
+        .iter()
+        .filter_map(|m| m.get("value").and_then(Value::as_str))
+    {
+        if seen.insert(id) {
+            ids.push(id.to_string());
+        }
+    }
+    ids
+}
+
+/// A group is never a member of itself.
+pub(crate) fn not_itself(group: &str, ids: &[String]) -> StoreResult<()> {
+    if ids.iter().any(|m| m == group) {
+        return Err(StoreError::Scim(ScimError::invalid_value(format!(
+            "group {group} cannot be a member of itself"
+        ))));
+    }
+    Ok(())
+}
+
+/// The refusal of an add that lists `id`, neither a user nor a visible group of the tenant
+/// (product rule 12); the request changes nothing.
+pub(crate) fn unknown_member(id: &str) -> StoreError {
+    StoreError::Scim(ScimError::invalid_value(format!(
+        "member \"{id}\" is not a user or group of this tenant; nothing was changed"
+    )))
 }
 
 /// `WITH v(id, ord) AS (VALUES (?, 0), (?, 1), …)`: the ids of `chunk` as rows, each with its

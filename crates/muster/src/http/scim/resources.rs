@@ -32,7 +32,7 @@ fn scim_text(status: StatusCode, body: String) -> Response {
 }
 
 fn resource_response(status: StatusCode, mut r: Rendered, with_location: bool) -> Response {
-    let text = r.text.take().unwrap_or_else(|| json_text(&r.body));
+    let text = r.take_text();
     with_headers(scim_text(status, text), &r, with_location)
 }
 
