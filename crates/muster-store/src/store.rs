@@ -838,17 +838,15 @@ pub(crate) fn unknown_member(id: &str) -> StoreError {
     )))
 }
 
-/// `WITH v(id, ord) AS (VALUES (?, 0), (?, 1), …)`: the ids of `chunk` as rows, each with its
-/// place in the list, for statements that look each one up by itself.
+/// `WITH v(id, ord) AS (…)`: the ids of `chunk` as rows, each with its place in the list, for
+/// statements that look each one up by itself; the ids are one bound JSON array.
 pub(crate) fn listed_ids<B: Backend>(chunk: &[String]) -> S<B> {
-    let mut sql = S::<B>::new("WITH v(id, ord) AS (VALUES ");
-    for (i, id) in chunk.iter().enumerate() {
-        if i > 0 {
-            sql.push(", ");
-        }
-        sql.push("(").text(id.clone()).push(&format!(", {i})"));
-    }
-    sql.push(")");
+    let mut sql = S::<B>::new("WITH v(id, ord) AS (");
+    sql.push(B::D::JSON_TEXTS_OPEN)
+        // A list of strings always serializes.
+        .text(serde_json::to_string(chunk).unwrap_or_default())
+        .push(B::D::JSON_TEXTS_CLOSE)
+        .push(")");
     sql
 }
 

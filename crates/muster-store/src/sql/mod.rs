@@ -60,6 +60,12 @@ pub trait Dialect {
     /// small, `= ANY(ARRAY(subquery))` probes the index once per key.
     const IN_ROWS_OPEN: &'static str;
     const IN_ROWS_CLOSE: &'static str;
+    /// A query of a bound JSON array of texts as rows `(text, place)`, in the array's order,
+    /// around the bind: a list of ids is then one bind and one statement text whatever its
+    /// length, where `VALUES` rows took two binds an id and a text (and a prepared statement)
+    /// for each length.
+    const JSON_TEXTS_OPEN: &'static str;
+    const JSON_TEXTS_CLOSE: &'static str;
     /// This engine's schema migrations, in order.
     const MIGRATIONS: &'static [crate::migrate::Migration];
 }

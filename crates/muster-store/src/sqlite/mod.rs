@@ -49,6 +49,8 @@ impl Dialect for SqliteDialect {
     const FOR_UPDATE: &'static str = "";
     const IN_ROWS_OPEN: &'static str = " IN (";
     const IN_ROWS_CLOSE: &'static str = ")";
+    const JSON_TEXTS_OPEN: &'static str = "SELECT value, key FROM json_each(";
+    const JSON_TEXTS_CLOSE: &'static str = ")";
     const AUDIT_APPEND_LOCK: &'static str = "";
     const JSON_CAST: &'static str = "";
     fn push_triple_array(sql: &mut Sql<Self>, a: &str, b: &str, c: &str) {

@@ -217,6 +217,44 @@ async fn an_unknown_member_id_is_400_naming_it_and_nothing_is_applied() {
     assert_eq!(members, vec![ann, bob, c3, c1, c2]);
 }
 
+/// Member ids reach the store as one bound JSON array: ids that JSON escapes, or that look
+/// like numbers, are still each one id, named exactly when unknown and removed as themselves.
+#[tokio::test]
+async fn member_ids_with_quotes_backslashes_or_digits_stay_one_id_each() {
+    let s = TestServer::start().await;
+    let ann = s.user("ann@x.com").await;
+    let g = s.group("Odd ids", &[&ann]).await;
+    for odd in [
+        "a\"b",
+        "back\\slash",
+        "ünï\u{1F600}",
+        "42",
+        "[\"x\"]",
+        "null",
+    ] {
+        let r = s
+            .patch(
+                &format!("/Groups/{g}"),
+                patch_op(json!([{"op": "add", "path": "members", "value": [{"value": ann}, {"value": odd}]}])),
+            )
+            .await;
+        r.assert_error(400, Some("invalidValue"));
+        let detail = r.body["detail"].as_str().unwrap_or_default();
+        assert!(
+            detail.contains(&format!("member \"{odd}\"")),
+            "{odd}: {detail}"
+        );
+        let r = s
+            .patch(
+                &format!("/Groups/{g}"),
+                patch_op(json!([{"op": "remove", "path": "members", "value": [{"value": odd}]}])),
+            )
+            .await;
+        assert!(r.status.is_success(), "{odd}: {}", r.text);
+        assert_eq!(s.member_ids(&g).await, vec![ann.clone()], "{odd}");
+    }
+}
+
 #[tokio::test]
 async fn a_member_of_another_tenant_is_400() {
     let s = TestServer::start().await;
