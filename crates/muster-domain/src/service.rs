@@ -2,7 +2,7 @@
 //! friends mean, in terms of the schema engine and the store.
 
 use crate::admin::model::Deactivate;
-use crate::model::{Load, Mode, NewResource, Stored, Tenant, Update, class};
+use crate::model::{GroupRef, Load, MemberRef, Mode, NewResource, Stored, Tenant, Update, class};
 use crate::query::{Cond, resolve_filter, resolve_sort};
 use crate::rules::{is_email, is_reserved};
 use crate::store::{ListQuery, PageReq, Store, StoreError};
@@ -145,6 +145,29 @@ pub fn store_failure(e: StoreError) -> ScimError {
     }
 }
 
+/// One of a group's `members` as SCIM renders it.
+#[derive(serde::Serialize)]
+struct MemberOut<'a> {
+    value: &'a str,
+    #[serde(rename = "$ref")]
+    r#ref: &'a str,
+    #[serde(rename = "type")]
+    kind: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    display: Option<&'a str>,
+}
+
+impl<'a> MemberOut<'a> {
+    fn of(m: &'a MemberRef, location: &'a str) -> Self {
+        MemberOut {
+            value: &m.id,
+            r#ref: location,
+            kind: kind_name(m.kind),
+            display: m.display.as_deref(),
+        }
+    }
+}
+
 fn kind_name(kind: ResourceKind) -> &'static str {
     ResourceType::of(kind).name
 }
@@ -206,44 +229,22 @@ impl Scim {
             location: location.clone(),
         };
         let etag = resource::etag(s.version);
-        // The attributes a store keeps apart, in the order rendering adds them.
+        // The attributes a store keeps apart (a group's members, a user's groups), in the
+        // order rendering adds them. Written through with the stored document, they are JSON
+        // text written as they are consumed: a group of 100k members is then never a tree of
+        // values. A projection sees them as values.
         let mut extra: Vec<(&str, Value)> = Vec::new();
-        if let Some(members) = s.members.take().filter(|m| !m.is_empty()) {
-            // Consumed as it is rendered: a group of 100k members is held once, not twice.
-            let list: Vec<Value> = members
-                .into_iter()
-                .map(|m| {
-                    let location = Self::location(ctx, m.kind, &m.id);
-                    let mut o = Map::with_capacity(4);
-                    o.insert("value".into(), Value::String(m.id));
-                    o.insert("$ref".into(), Value::String(location));
-                    o.insert("type".into(), Value::String(kind_name(m.kind).into()));
-                    if let Some(d) = m.display {
-                        o.insert("display".into(), Value::String(d));
-                    }
-                    Value::Object(o)
-                })
-                .collect();
-            extra.push(("members", Value::Array(list)));
-        }
-        if let Some(groups) = s.groups.as_ref().filter(|g| !g.is_empty()) {
-            let list: Vec<Value> = groups
-                .iter()
-                .map(|g| {
-                    json!({
-                        "value": g.id,
-                        "$ref": Self::location(ctx, ResourceKind::Group, &g.id),
-                        "display": g.display,
-                        "type": "direct",
-                    })
-                })
-                .collect();
-            extra.push(("groups", Value::Array(list)));
-        }
-        if let Some(raw) = s.raw.take() {
-            if proj.excludes_only(kept_apart(kind))
-                && let Ok(text) = resource::render_text(rt, &s.id, &raw, &meta, &extra)
-            {
+        if proj.excludes_only(kept_apart(kind))
+            && let Some(raw) = s.raw.take()
+        {
+            let mut texts: Vec<(&str, String)> = Vec::new();
+            if let Some(members) = s.members.take().filter(|m| !m.is_empty()) {
+                texts.push(("members", Self::members_text(ctx, members)));
+            }
+            if let Some(groups) = s.groups.take().filter(|g| !g.is_empty()) {
+                texts.push(("groups", Self::groups_json(ctx, &groups).to_string()));
+            }
+            if let Ok(text) = resource::render_text(rt, &s.id, &raw, &meta, &texts) {
                 return Rendered {
                     body: Value::Null,
                     text: Some(text),
@@ -253,8 +254,30 @@ impl Scim {
                     note: None,
                 };
             }
-            // Only muster writes stored documents: they are always objects.
+            // Only for a document muster did not write: answered from its value instead.
             s.data = serde_json::from_str(&raw).unwrap_or_default();
+            for (name, text) in texts {
+                extra.push((name, serde_json::from_str(&text).unwrap_or_default()));
+            }
+        } else {
+            if let Some(raw) = s.raw.take() {
+                // Only muster writes stored documents: they are always objects.
+                s.data = serde_json::from_str(&raw).unwrap_or_default();
+            }
+            if let Some(members) = s.members.take().filter(|m| !m.is_empty()) {
+                // Consumed as it is rendered: a group of 100k members is held once, not twice.
+                let list = members
+                    .into_iter()
+                    .map(|m| {
+                        let location = Self::location(ctx, m.kind, &m.id);
+                        serde_json::to_value(MemberOut::of(&m, &location)).unwrap_or_default()
+                    })
+                    .collect();
+                extra.push(("members", Value::Array(list)));
+            }
+            if let Some(groups) = s.groups.take().filter(|g| !g.is_empty()) {
+                extra.push(("groups", Self::groups_json(ctx, &groups)));
+            }
         }
         let mut body = resource::render_owned(rt, &s.id, s.data, &meta);
         if let Some(obj) = body.as_object_mut() {
@@ -275,6 +298,39 @@ impl Scim {
             before: None,
             note: None,
         }
+    }
+
+    /// A group's `members` as JSON text, written member by member as they are consumed.
+    fn members_text(ctx: &Ctx, members: Vec<MemberRef>) -> String {
+        let mut out = Vec::with_capacity(members.len() * (ctx.base_url.len() + 120));
+        out.push(b'[');
+        for (i, m) in members.into_iter().enumerate() {
+            if i > 0 {
+                out.push(b',');
+            }
+            let location = Self::location(ctx, m.kind, &m.id);
+            // Writing to a Vec cannot fail.
+            let _ = serde_json::to_writer(&mut out, &MemberOut::of(&m, &location));
+        }
+        out.push(b']');
+        // serde_json writes UTF-8.
+        String::from_utf8(out).unwrap_or_default()
+    }
+
+    /// A user's `groups`: few, so always built as a value.
+    fn groups_json(ctx: &Ctx, groups: &[GroupRef]) -> Value {
+        let list = groups
+            .iter()
+            .map(|g| {
+                json!({
+                    "value": g.id,
+                    "$ref": Self::location(ctx, ResourceKind::Group, &g.id),
+                    "display": g.display,
+                    "type": "direct",
+                })
+            })
+            .collect();
+        Value::Array(list)
     }
 
     fn load_for(kind: ResourceKind, proj: &Projection) -> Load {
@@ -912,4 +968,97 @@ fn member_ids(members: &[Value]) -> ScimResult<Vec<String>> {
                 })
         })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::{TenantId, class};
+
+    fn ctx() -> Ctx {
+        Ctx {
+            tenant: Tenant {
+                id: TenantId("t1".into()),
+                name: "t".into(),
+                mode: Mode::Scim,
+                settings: Default::default(),
+                created: "2026-01-01T00:00:00Z".into(),
+            },
+            base_url: "http://h/api/scim/v2".into(),
+        }
+    }
+
+    fn stored(doc: Value) -> Stored {
+        Stored {
+            id: "g\"1".into(),
+            data: doc.as_object().cloned().unwrap_or_default(),
+            raw: None,
+            created: "2026-01-01T00:00:00Z".into(),
+            last_modified: "2026-01-02T00:00:00Z".into(),
+            version: 3,
+            members: None,
+            groups: None,
+            class: class::SCIM.into(),
+        }
+    }
+
+    /// What is written through as text is, byte for byte, the serialised value a projection
+    /// would start from: members and groups included, escapes and missing displays too.
+    #[test]
+    fn written_through_members_and_groups_are_the_serialised_value() {
+        let members = vec![
+            MemberRef {
+                id: "u\"1".into(),
+                kind: ResourceKind::User,
+                display: Some("Ann \"A\" \u{e9}\u{1F600}".into()),
+            },
+            MemberRef {
+                id: "g2".into(),
+                kind: ResourceKind::Group,
+                display: None,
+            },
+            MemberRef {
+                id: "u\\3".into(),
+                kind: ResourceKind::User,
+                display: Some("tab\there".into()),
+            },
+        ];
+        let groups = vec![GroupRef {
+            id: "g\u{7f}".into(),
+            display: "Ops/\"x\"".into(),
+        }];
+        let cases = [
+            (
+                ResourceKind::Group,
+                json!({"displayName": "G", "members": []}),
+                Some(members),
+                None,
+            ),
+            (
+                ResourceKind::Group,
+                json!({"displayName": "G"}),
+                Some(Vec::new()),
+                None,
+            ),
+            (
+                ResourceKind::User,
+                json!({"userName": "a@x", "groups": [], "active": true}),
+                None,
+                Some(groups),
+            ),
+        ];
+        for (kind, doc, members, groups) in cases {
+            let mut by_value = stored(doc.clone());
+            by_value.members = members.clone();
+            by_value.groups = groups.clone();
+            let mut by_text = by_value.clone();
+            by_text.raw = Some(doc.to_string());
+            by_text.data = Map::new();
+            let proj = Projection::default();
+            let value = Scim::render(&ctx(), kind, by_value, &proj);
+            let text = Scim::render(&ctx(), kind, by_text, &proj);
+            assert!(value.text.is_none());
+            assert_eq!(text.text, Some(value.body.to_string()), "{kind:?}");
+        }
+    }
 }

@@ -86,20 +86,22 @@ impl Projection {
             return;
         };
         if let Some(list) = &self.include {
+            // Values move into the answer rather than being copied: a group's 100k members
+            // asked for by `attributes=members` were held twice.
             let mut out = Map::new();
-            for (k, v) in obj.iter() {
-                if k == "schemas" || always(rt, k) {
-                    out.insert(k.clone(), v.clone());
+            for (k, v) in std::mem::take(obj) {
+                if k == "schemas" || always(rt, &k) {
+                    out.insert(k, v);
                     continue;
                 }
-                let sels: Vec<&Sel> = list.iter().filter(|s| selects_key(s, k)).collect();
+                let sels: Vec<&Sel> = list.iter().filter(|s| selects_key(s, &k)).collect();
                 if sels.is_empty() {
                     continue;
                 }
-                if rt.extension(k).is_some() {
+                if rt.extension(&k).is_some() {
                     if sels.iter().any(|s| s.attr.is_none()) {
-                        out.insert(k.clone(), v.clone());
-                    } else if let Some(ext) = v.as_object() {
+                        out.insert(k, v);
+                    } else if let Value::Object(ext) = v {
                         let mut keep = Map::new();
                         for (ek, ev) in ext {
                             let inner: Vec<&Sel> = sels
@@ -108,21 +110,21 @@ impl Projection {
                                 .filter(|s| {
                                     s.attr
                                         .as_deref()
-                                        .is_some_and(|a| a.eq_ignore_ascii_case(ek))
+                                        .is_some_and(|a| a.eq_ignore_ascii_case(&ek))
                                 })
                                 .collect();
                             if let Some(pv) = pick(ev, &inner) {
-                                keep.insert(ek.clone(), pv);
+                                keep.insert(ek, pv);
                             }
                         }
                         if !keep.is_empty() {
-                            out.insert(k.clone(), Value::Object(keep));
+                            out.insert(k, Value::Object(keep));
                         }
                     }
                     continue;
                 }
                 if let Some(pv) = pick(v, &sels) {
-                    out.insert(k.clone(), pv);
+                    out.insert(k, pv);
                 }
             }
             *obj = out;
@@ -181,41 +183,32 @@ fn selects_key(s: &Sel, key: &str) -> bool {
 }
 
 /// The part of `v` the selections ask for: all of it, or only some sub-attributes.
-fn pick(v: &Value, sels: &[&Sel]) -> Option<Value> {
+fn pick(v: Value, sels: &[&Sel]) -> Option<Value> {
     if sels.is_empty() {
         return None;
     }
     if sels.iter().any(|s| s.sub.is_none()) {
-        return Some(v.clone());
+        return Some(v);
     }
     let subs: Vec<&str> = sels.iter().filter_map(|s| s.sub.as_deref()).collect();
-    let keep = |o: &Map<String, Value>| -> Map<String, Value> {
-        o.iter()
+    let keep = |o: Map<String, Value>| -> Option<Value> {
+        let m: Map<String, Value> = o
+            .into_iter()
             .filter(|(k, _)| subs.iter().any(|s| s.eq_ignore_ascii_case(k)))
-            .map(|(k, v)| (k.clone(), v.clone()))
-            .collect()
+            .collect();
+        (!m.is_empty()).then_some(Value::Object(m))
     };
     match v {
-        Value::Object(o) => {
-            let m = keep(o);
-            if m.is_empty() {
-                None
-            } else {
-                Some(Value::Object(m))
-            }
-        }
+        Value::Object(o) => keep(o),
         Value::Array(items) => {
             let out: Vec<Value> = items
-                .iter()
-                .filter_map(|i| i.as_object().map(keep))
-                .filter(|m| !m.is_empty())
-                .map(Value::Object)
+                .into_iter()
+                .filter_map(|i| match i {
+                    Value::Object(o) => keep(o),
+                    _ => None,
+                })
                 .collect();
-            if out.is_empty() {
-                None
-            } else {
-                Some(Value::Array(out))
-            }
+            (!out.is_empty()).then_some(Value::Array(out))
         }
         _ => None,
     }

@@ -797,7 +797,9 @@ proptest! {
             }
         }
         let stored = serde_json::to_string(&doc).unwrap();
-        let text = render_text(rt, "u\"1", &stored, &meta(), &extra);
+        let extra_text: Vec<(&str, String)> =
+            extra.iter().map(|(k, v)| (*k, v.to_string())).collect();
+        let text = render_text(rt, "u\"1", &stored, &meta(), &extra_text);
         prop_assert_eq!(text.ok(), Some(serde_json::to_string(&expected).unwrap()));
     }
 }

@@ -469,7 +469,7 @@ pub fn render_owned(
 /// [`render_owned`] of a document given as the JSON text it is stored as, written as text
 /// without building its values: the top-level attributes are copied through as they are.
 /// `extra` are the attributes a store keeps apart (a group's `members`, a user's `groups`),
-/// placed as rendering inserts them: in the place of a stored key of the same name, else after
+/// each as its JSON text, placed as rendering inserts them: in the place of a stored key of the same name, else after
 /// the stored attributes, before `meta`. The same text as serialising [`render_owned`]'s value,
 /// for a document serde_json wrote (muster stores only those); a GET's parse, render and
 /// serialisation were a fifth of its instructions.
@@ -478,13 +478,10 @@ pub fn render_text(
     id: &str,
     stored: &str,
     meta: &Meta,
-    extra: &[(&str, Value)],
+    extra: &[(&str, String)],
 ) -> serde_json::Result<String> {
     let attrs = TopLevel::parse(stored)?;
-    let extra_len: usize = extra
-        .iter()
-        .map(|(_, v)| 64 * v.as_array().map_or(1, Vec::len))
-        .sum();
+    let extra_len: usize = extra.iter().map(|(_, v)| v.len()).sum();
     let mut out: Vec<u8> = Vec::with_capacity(stored.len() + 320 + extra_len);
     out.extend_from_slice(b"{\"schemas\":[");
     serde_json::to_writer(&mut out, rt.core.id)?;
@@ -508,7 +505,7 @@ pub fn render_text(
         match extra.iter().position(|(name, _)| *name == k) {
             Some(i) => {
                 placed[i] = true;
-                serde_json::to_writer(&mut out, &extra[i].1)?;
+                out.extend_from_slice(extra[i].1.as_bytes());
             }
             None => out.extend_from_slice(v.get().as_bytes()),
         }
@@ -518,7 +515,7 @@ pub fn render_text(
             out.push(b',');
             serde_json::to_writer(&mut out, name)?;
             out.push(b':');
-            serde_json::to_writer(&mut out, v)?;
+            out.extend_from_slice(v.as_bytes());
         }
     }
     out.extend_from_slice(b",\"meta\":{\"resourceType\":");
