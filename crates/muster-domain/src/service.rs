@@ -234,7 +234,7 @@ impl Scim {
         // text written as they are consumed: a group of 100k members is then never a tree of
         // values. A projection sees them as values.
         let mut extra: Vec<(&str, Value)> = Vec::new();
-        if proj.excludes_only(kept_apart(kind))
+        if let Some(whole) = proj.whole(rt, kept_apart(kind))
             && let Some(raw) = s.raw.take()
         {
             let mut texts: Vec<(&str, String)> = Vec::new();
@@ -244,7 +244,8 @@ impl Scim {
             if let Some(groups) = s.groups.take().filter(|g| !g.is_empty()) {
                 texts.push(("groups", Self::groups_json(ctx, &groups).to_string()));
             }
-            if let Ok(text) = resource::render_text(rt, &s.id, &raw, &meta, &texts) {
+            let keeps = |key: &str| whole.keeps(key);
+            if let Ok(text) = resource::render_text(rt, &s.id, &raw, &meta, &texts, &keeps) {
                 return Rendered {
                     body: Value::Null,
                     text: Some(text),
@@ -342,12 +343,14 @@ impl Scim {
         }
     }
 
-    /// [`Self::load_for`] a read answered as stored: with no `attributes`, and
-    /// `excludedAttributes` naming at most what the store keeps apart from the document, the
-    /// document is written through as its stored text.
+    /// [`Self::load_for`] a read answered as stored: when the projection keeps or drops each
+    /// top-level attribute whole ([`Projection::whole`]), the document is written through from
+    /// its stored text.
     fn load_to_answer(kind: ResourceKind, proj: &Projection) -> Load {
         Load {
-            raw: proj.excludes_only(kept_apart(kind)),
+            raw: proj
+                .whole(ResourceType::of(kind), kept_apart(kind))
+                .is_some(),
             ..Self::load_for(kind, proj)
         }
     }

@@ -81,6 +81,27 @@ impl Projection {
             })
     }
 
+    /// Which top-level attributes the answer keeps, when this projection keeps or drops each
+    /// one whole: `attributes` naming only top-level attributes or whole extensions, or no
+    /// `attributes` and `excludedAttributes` naming at most `apart` (what the store keeps out
+    /// of the document and so never loads). The answer can then be written from the stored
+    /// text attribute by attribute ([`crate::resource::render_text`]); `None` when some
+    /// attribute is cut into.
+    pub fn whole<'a>(&'a self, rt: &'a ResourceType, apart: &[&str]) -> Option<Whole<'a>> {
+        match &self.include {
+            None => self
+                .excludes_only(apart)
+                .then_some(Whole { rt, list: None }),
+            Some(list) => list
+                .iter()
+                .all(|s| s.sub.is_none() && (s.ext.is_none() || s.attr.is_none()))
+                .then_some(Whole {
+                    rt,
+                    list: Some(list),
+                }),
+        }
+    }
+
     pub fn apply(&self, rt: &ResourceType, resource: &mut Value) {
         let Some(obj) = resource.as_object_mut() else {
             return;
@@ -159,6 +180,26 @@ impl Projection {
                 s.as_str()
                     .is_some_and(|s| rt.extension(s).is_none() || present.iter().any(|p| p == s))
             });
+        }
+    }
+}
+
+/// What [`Projection::whole`] keeps.
+pub struct Whole<'a> {
+    rt: &'a ResourceType,
+    /// The `attributes` list; `None` keeps everything.
+    list: Option<&'a [Sel]>,
+}
+
+impl Whole<'_> {
+    /// Whether top-level attribute `key` (`meta` included) is in the answer, as
+    /// [`Projection::apply`] decides it.
+    pub fn keeps(&self, key: &str) -> bool {
+        match self.list {
+            None => true,
+            Some(list) => {
+                key == "schemas" || always(self.rt, key) || list.iter().any(|s| selects_key(s, key))
+            }
         }
     }
 }

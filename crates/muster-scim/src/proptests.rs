@@ -8,6 +8,7 @@ use crate::error::ScimType;
 use crate::eval::{Scope, matches};
 use crate::filter::{AttrPath, CompValue, CompareOp, Filter, MAX_FILTER_LEN, PatchPath};
 use crate::patch::{PATCH_SCHEMA, apply, parse_request};
+use crate::projection::Projection;
 use crate::resource::{Meta, distinct, normalize, render, render_text};
 use crate::schema::{ENTERPRISE_USER_SCHEMA, ResourceKind, ResourceType, USER_SCHEMA};
 use crate::{ScimError, ScimResult};
@@ -799,7 +800,50 @@ proptest! {
         let stored = serde_json::to_string(&doc).unwrap();
         let extra_text: Vec<(&str, String)> =
             extra.iter().map(|(k, v)| (*k, v.to_string())).collect();
-        let text = render_text(rt, "u\"1", &stored, &meta(), &extra_text);
+        let text = render_text(rt, "u\"1", &stored, &meta(), &extra_text, &|_| true);
+        prop_assert_eq!(text.ok(), Some(serde_json::to_string(&expected).unwrap()));
+    }
+}
+
+proptest! {
+    #![proptest_config(config(256))]
+
+    /// 5: `attributes` that keep or drop attributes whole, applied while the stored document is
+    /// written through, give the very text of projecting the rendered value.
+    #[test]
+    fn render_text_with_whole_attributes_is_the_projected_rendering(
+        attrs in prop::collection::vec(
+            (select(&["userName", "displayName", "emails", "name", "meta", "id", ENTERPRISE_USER_SCHEMA, "x\"y", "Title"][..]), json_value()),
+            0..7,
+        ),
+        groups in prop::option::of(prop::collection::vec(json_value(), 1..3)),
+        wanted in prop::collection::vec(
+            select(&["userName", "USERNAME", "emails", "name", "name.givenName", "groups", "meta", "meta.created", "id", "schemas", "displayName", ENTERPRISE_USER_SCHEMA, "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:department", "x\"y", "title", "emails.value", "nosuch"][..]),
+            1..4,
+        ),
+    ) {
+        let rt = user_type();
+        let proj = Projection::parse(rt, Some(&wanted.join(",")), None);
+        let Some(whole) = proj.whole(rt, &["groups"]) else {
+            return Ok(());
+        };
+        let doc: Map<String, Value> = attrs.into_iter().map(|(k, v)| (k.to_string(), v)).collect();
+        let extra: Vec<(&str, Value)> = groups.map(|g| ("groups", Value::Array(g))).into_iter().collect();
+        let mut expected = render(rt, "u1", &doc, &meta());
+        if let Some(obj) = expected.as_object_mut() {
+            let m = obj.remove("meta");
+            for (k, v) in &extra {
+                obj.insert(k.to_string(), v.clone());
+            }
+            if let Some(m) = m {
+                obj.insert("meta".into(), m);
+            }
+        }
+        proj.apply(rt, &mut expected);
+        let extra_text: Vec<(&str, String)> =
+            extra.iter().map(|(k, v)| (*k, v.to_string())).collect();
+        let stored = serde_json::to_string(&doc).unwrap();
+        let text = render_text(rt, "u1", &stored, &meta(), &extra_text, &|k| whole.keeps(k));
         prop_assert_eq!(text.ok(), Some(serde_json::to_string(&expected).unwrap()));
     }
 }

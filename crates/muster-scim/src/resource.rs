@@ -470,7 +470,9 @@ pub fn render_owned(
 /// without building its values: the top-level attributes are copied through as they are.
 /// `extra` are the attributes a store keeps apart (a group's `members`, a user's `groups`),
 /// each as its JSON text, placed as rendering inserts them: in the place of a stored key of the same name, else after
-/// the stored attributes, before `meta`. The same text as serialising [`render_owned`]'s value,
+/// the stored attributes, before `meta`. `keeps` says which top-level attributes (`meta`
+/// included) the answer has ([`crate::projection::Whole::keeps`]). The same text as serialising
+/// [`render_owned`]'s value (projected),
 /// for a document serde_json wrote (muster stores only those); a GET's parse, render and
 /// serialisation were a fifth of its instructions.
 pub fn render_text(
@@ -479,6 +481,7 @@ pub fn render_text(
     stored: &str,
     meta: &Meta,
     extra: &[(&str, String)],
+    keeps: &dyn Fn(&str) -> bool,
 ) -> serde_json::Result<String> {
     let attrs = TopLevel::parse(stored)?;
     let extra_len: usize = extra.iter().map(|(_, v)| v.len()).sum();
@@ -486,7 +489,7 @@ pub fn render_text(
     out.extend_from_slice(b"{\"schemas\":[");
     serde_json::to_writer(&mut out, rt.core.id)?;
     for ext in &rt.extensions {
-        if attrs.0.iter().any(|(k, _)| k.0 == ext.id) {
+        if keeps(ext.id) && attrs.0.iter().any(|(k, _)| k.0 == ext.id) {
             out.push(b',');
             serde_json::to_writer(&mut out, ext.id)?;
         }
@@ -499,24 +502,33 @@ pub fn render_text(
         if k == "schemas" || k == "id" || k == "meta" {
             continue;
         }
+        let apart = extra.iter().position(|(name, _)| *name == k);
+        if let Some(i) = apart {
+            placed[i] = true;
+        }
+        if !keeps(k) {
+            continue;
+        }
         out.push(b',');
         push_key(&mut out, key)?;
         out.push(b':');
-        match extra.iter().position(|(name, _)| *name == k) {
-            Some(i) => {
-                placed[i] = true;
-                out.extend_from_slice(extra[i].1.as_bytes());
-            }
+        match apart {
+            Some(i) => out.extend_from_slice(extra[i].1.as_bytes()),
             None => out.extend_from_slice(v.get().as_bytes()),
         }
     }
     for ((name, v), placed) in extra.iter().zip(placed) {
-        if !placed {
+        if !placed && keeps(name) {
             out.push(b',');
             serde_json::to_writer(&mut out, name)?;
             out.push(b':');
             out.extend_from_slice(v.as_bytes());
         }
+    }
+    if !keeps("meta") {
+        out.push(b'}');
+        // Only serde_json's output and slices of the (UTF-8) stored text went in.
+        return String::from_utf8(out).map_err(serde::de::Error::custom);
     }
     out.extend_from_slice(b",\"meta\":{\"resourceType\":");
     serde_json::to_writer(&mut out, rt.name)?;
