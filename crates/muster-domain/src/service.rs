@@ -13,7 +13,7 @@ use muster_scim::projection::Projection;
 use muster_scim::resource::{self, Meta};
 use muster_scim::schema::{ResourceKind, ResourceType};
 use muster_scim::{ScimError, ScimResult};
-use serde_json::{Map, Value, json};
+use serde_json::{Map, Value};
 use std::sync::Arc;
 
 /// Server limits, advertised in `/ServiceProviderConfig` and enforced.
@@ -145,6 +145,28 @@ pub fn store_failure(e: StoreError) -> ScimError {
     }
 }
 
+/// `items` as a JSON array, each written by `write` as it is consumed; `each` is the bytes
+/// reserved per item.
+fn json_array<T>(
+    items: impl IntoIterator<Item = T, IntoIter: ExactSizeIterator>,
+    each: usize,
+    mut write: impl FnMut(&mut Vec<u8>, T) -> serde_json::Result<()>,
+) -> String {
+    let items = items.into_iter();
+    let mut out = Vec::with_capacity(2 + items.len() * each);
+    out.push(b'[');
+    for (i, item) in items.enumerate() {
+        if i > 0 {
+            out.push(b',');
+        }
+        // Writing to a Vec cannot fail.
+        let _ = write(&mut out, item);
+    }
+    out.push(b']');
+    // serde_json writes UTF-8.
+    String::from_utf8(out).unwrap_or_default()
+}
+
 /// One of a group's `members` as SCIM renders it.
 #[derive(serde::Serialize)]
 struct MemberOut<'a> {
@@ -164,6 +186,28 @@ impl<'a> MemberOut<'a> {
             r#ref: location,
             kind: kind_name(m.kind),
             display: m.display.as_deref(),
+        }
+    }
+}
+
+/// One of a user's `groups` as SCIM renders it: direct memberships only.
+#[derive(serde::Serialize)]
+struct GroupOut<'a> {
+    value: &'a str,
+    #[serde(rename = "$ref")]
+    r#ref: &'a str,
+    display: &'a str,
+    #[serde(rename = "type")]
+    kind: &'static str,
+}
+
+impl<'a> GroupOut<'a> {
+    fn of(g: &'a GroupRef, location: &'a str) -> Self {
+        GroupOut {
+            value: &g.id,
+            r#ref: location,
+            display: &g.display,
+            kind: "direct",
         }
     }
 }
@@ -242,7 +286,7 @@ impl Scim {
                 texts.push(("members", Self::members_text(ctx, members)));
             }
             if let Some(groups) = s.groups.take().filter(|g| !g.is_empty()) {
-                texts.push(("groups", Self::groups_json(ctx, &groups).to_string()));
+                texts.push(("groups", Self::groups_text(ctx, &groups)));
             }
             let keeps = |key: &str| whole.keeps(key);
             if let Ok(text) = resource::render_text(rt, &s.id, &raw, &meta, &texts, &keeps) {
@@ -277,7 +321,14 @@ impl Scim {
                 extra.push(("members", Value::Array(list)));
             }
             if let Some(groups) = s.groups.take().filter(|g| !g.is_empty()) {
-                extra.push(("groups", Self::groups_json(ctx, &groups)));
+                let list = groups
+                    .iter()
+                    .map(|g| {
+                        let location = Self::location(ctx, ResourceKind::Group, &g.id);
+                        serde_json::to_value(GroupOut::of(g, &location)).unwrap_or_default()
+                    })
+                    .collect();
+                extra.push(("groups", Value::Array(list)));
             }
         }
         let mut body = resource::render_owned(rt, &s.id, s.data, &meta);
@@ -303,35 +354,18 @@ impl Scim {
 
     /// A group's `members` as JSON text, written member by member as they are consumed.
     fn members_text(ctx: &Ctx, members: Vec<MemberRef>) -> String {
-        let mut out = Vec::with_capacity(members.len() * (ctx.base_url.len() + 120));
-        out.push(b'[');
-        for (i, m) in members.into_iter().enumerate() {
-            if i > 0 {
-                out.push(b',');
-            }
+        json_array(members, ctx.base_url.len() + 120, |out, m| {
             let location = Self::location(ctx, m.kind, &m.id);
-            // Writing to a Vec cannot fail.
-            let _ = serde_json::to_writer(&mut out, &MemberOut::of(&m, &location));
-        }
-        out.push(b']');
-        // serde_json writes UTF-8.
-        String::from_utf8(out).unwrap_or_default()
+            serde_json::to_writer(out, &MemberOut::of(&m, &location))
+        })
     }
 
-    /// A user's `groups`: few, so always built as a value.
-    fn groups_json(ctx: &Ctx, groups: &[GroupRef]) -> Value {
-        let list = groups
-            .iter()
-            .map(|g| {
-                json!({
-                    "value": g.id,
-                    "$ref": Self::location(ctx, ResourceKind::Group, &g.id),
-                    "display": g.display,
-                    "type": "direct",
-                })
-            })
-            .collect();
-        Value::Array(list)
+    /// A user's `groups` as JSON text.
+    fn groups_text(ctx: &Ctx, groups: &[GroupRef]) -> String {
+        json_array(groups, ctx.base_url.len() + 120, |out, g| {
+            let location = Self::location(ctx, ResourceKind::Group, &g.id);
+            serde_json::to_writer(out, &GroupOut::of(g, &location))
+        })
     }
 
     fn load_for(kind: ResourceKind, proj: &Projection) -> Load {
@@ -977,6 +1011,7 @@ fn member_ids(members: &[Value]) -> ScimResult<Vec<String>> {
 mod tests {
     use super::*;
     use crate::model::{TenantId, class};
+    use serde_json::json;
 
     fn ctx() -> Ctx {
         Ctx {
