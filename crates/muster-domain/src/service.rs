@@ -310,7 +310,7 @@ impl Scim {
                 s.data = serde_json::from_str(&raw).unwrap_or_default();
             }
             if let Some(members) = s.members.take().filter(|m| !m.is_empty()) {
-                // Consumed as it is rendered: a group of 100k members is held once, not twice.
+                // Consumed as it is rendered: the store's list is freed member by member.
                 let list = members
                     .into_iter()
                     .map(|m| {

@@ -84,9 +84,9 @@ impl Projection {
     /// Which top-level attributes the answer keeps, when this projection keeps or drops each
     /// one whole: `attributes` naming only top-level attributes or whole extensions, or no
     /// `attributes` and `excludedAttributes` naming at most `apart` (what the store keeps out
-    /// of the document and so never loads). The answer can then be written from the stored
-    /// text attribute by attribute ([`crate::resource::render_text`]); `None` when some
-    /// attribute is cut into.
+    /// of the document, and does not load when it is excluded). The answer can then be written
+    /// from the stored text attribute by attribute ([`crate::resource::render_text`]); `None`
+    /// when some attribute is cut into.
     pub fn whole<'a>(&'a self, rt: &'a ResourceType, apart: &[&str]) -> Option<Whole<'a>> {
         match &self.include {
             None => self
@@ -193,7 +193,9 @@ pub struct Whole<'a> {
 
 impl Whole<'_> {
     /// Whether top-level attribute `key` (`meta` included) is in the answer, as
-    /// [`Projection::apply`] decides it.
+    /// [`Projection::apply`] decides it. Without an `attributes` list every key is kept: the
+    /// attributes `excludedAttributes` may name here are not in stored documents and are not
+    /// loaded when excluded, so they never reach the answer.
     pub fn keeps(&self, key: &str) -> bool {
         match self.list {
             None => true,

@@ -62,7 +62,7 @@ pub trait Dialect {
     const IN_ROWS_CLOSE: &'static str;
     /// A query of a bound JSON array of texts as rows `(text, place)`, in the array's order,
     /// around the bind: a list of ids is then one bind and one statement text whatever its
-    /// length, where `VALUES` rows took two binds an id and a text (and a prepared statement)
+    /// length, where `VALUES` rows took a bind per id and a text (and a prepared statement)
     /// for each length.
     const JSON_TEXTS_OPEN: &'static str;
     const JSON_TEXTS_CLOSE: &'static str;
