@@ -188,7 +188,7 @@ impl<B: Backend> SqlStore<B> {
     ) -> StoreResult<Option<(i64, Stored)>> {
         let mut sql = select_resources::<B::D>(kind, load);
         sql.push(" WHERE r.tenant_id = ")
-            .text(t.0.clone())
+            .tenant_key(&t.0)
             .push(" AND r.id = ")
             .text(id);
         if lock {
@@ -548,20 +548,33 @@ pub(crate) async fn find_many<B: Backend>(
     load: Load,
     listed: bool,
 ) -> StoreResult<Vec<Stored>> {
-    let mut sql = select_resources::<B::D>(kind, load);
-    sql.push(" WHERE r.tenant_id = ")
-        .text(t.0.clone())
-        .push(&format!(" AND {key} IN "))
-        .text_list(values);
-    if listed {
-        push_listed_classes(&mut sql, "r");
-    }
+    let sql = find_many_sql::<B::D>(t, kind, key, values, load, listed);
     let groups = wants_groups(kind, load);
     conn.rows(&sql, &row_types(groups))
         .await?
         .into_iter()
         .map(|r| resource_row(r, groups, load.raw).map(|(_, s)| s))
         .collect()
+}
+
+/// [`find_many`]'s statement.
+pub(crate) fn find_many_sql<D: Dialect>(
+    t: &TenantId,
+    kind: ResourceKind,
+    key: &str,
+    values: &[String],
+    load: Load,
+    listed: bool,
+) -> Sql<D> {
+    let mut sql = select_resources::<D>(kind, load);
+    sql.push(" WHERE r.tenant_id = ")
+        .tenant_key(&t.0)
+        .push(&format!(" AND {key} IN "))
+        .text_list(values);
+    if listed {
+        push_listed_classes(&mut sql, "r");
+    }
+    sql
 }
 
 /// The folded name of a list query that looks one resource up by name, when the engine batches

@@ -54,6 +54,8 @@ impl Dialect for PgDialect {
     const IN_ROWS_CLOSE: &'static str = "))";
     const JSON_TEXTS_OPEN: &'static str = "SELECT * FROM json_array_elements_text(";
     const JSON_TEXTS_CLOSE: &'static str = "::json) WITH ORDINALITY";
+    const TENANT_KEY_OPEN: &'static str = "(SELECT ";
+    const TENANT_KEY_CLOSE: &'static str = "::text)";
     /// One lock for every node's audit appends (the key is arbitrary, fixed): an identity value
     /// is taken at insert, so without it a batch could commit below one already indexed.
     const AUDIT_APPEND_LOCK: &'static str = "SELECT pg_advisory_xact_lock(7318349394477056)";

@@ -142,6 +142,69 @@ async fn member_changes_probe_unique_indexes_whatever_the_statistics() {
     drop(store);
 }
 
+/// A tenant that the statistics have not seen yet (its initial sync began after the last
+/// ANALYZE, which saw only another tenant) has its users looked up by name and by id through
+/// the unique indexes, not by reading all its users through another index led by the tenant.
+#[tokio::test]
+async fn lookups_of_a_tenant_the_statistics_do_not_know_probe_unique_indexes() {
+    let Some(scratch) = Scratch::new() else {
+        return;
+    };
+    let store = scratch.store(2).await;
+    let known = store.create_tenant("known", Mode::Scim).await.unwrap();
+    let new = store.create_tenant("new", Mode::Scim).await.unwrap();
+    let mut conn = store.backend.write().await.unwrap();
+    let off = Sql::<PgDialect>::new("ALTER TABLE users SET (autovacuum_enabled = false)");
+    conn.exec(&off).await.unwrap();
+    let fill = |tenant: &str, n: u32| {
+        let mut fill = Sql::<PgDialect>::new(
+            "INSERT INTO users (tenant_id, id, user_name, name_norm, display, data, search,              created, last_modified, version) SELECT ",
+        );
+        fill.text(tenant).push(&format!(
+            ", 'u' || lpad(i::text, 6, '0'), 'n' || i, 'n' || i, 'd', '{{}}', '{{}}', 'x', 'x', 1 \
+             FROM generate_series(1, {n}) i"
+        ));
+        fill
+    };
+    conn.exec(&fill(&known.id.0, 20_000)).await.unwrap();
+    conn.commit().await.unwrap();
+    let mut conn = store.backend.write().await.unwrap();
+    conn.exec(&Sql::<PgDialect>::new("ANALYZE users"))
+        .await
+        .unwrap();
+    conn.exec(&fill(&new.id.0, 5_000)).await.unwrap();
+    conn.commit().await.unwrap();
+    let names = vec!["n17".to_string(), "n4242".to_string()];
+    let ids = vec!["u000017".to_string(), "u004242".to_string()];
+    for (what, key, values, index) in [
+        ("by name", "r.name_norm", &names, "users_name_norm"),
+        ("by id", "r.id", &ids, "users_id"),
+        (
+            "one by name",
+            "r.name_norm",
+            &names[..1].to_vec(),
+            "users_name_norm",
+        ),
+    ] {
+        let sql = crate::store::find_many_sql::<PgDialect>(
+            &new.id,
+            ResourceKind::User,
+            key,
+            values,
+            Load::default(),
+            false,
+        );
+        let plan = plan(&store, &sql).await;
+        assert!(
+            plan.contains(&format!("Index Scan using {index} on users")),
+            "{what}: {plan}"
+        );
+        assert!(!plan.contains("Filter: (name_norm"), "{what}: {plan}");
+        assert!(!plan.contains("Filter: (id"), "{what}: {plan}");
+    }
+    drop(store);
+}
+
 /// The heap fetches of the one index-only scan in `explain`'s (an `EXPLAIN ANALYZE`) plan.
 async fn heap_fetches(store: &PgStore, explain: &Sql<PgDialect>) -> u64 {
     let mut conn = store.backend.read().await.unwrap();

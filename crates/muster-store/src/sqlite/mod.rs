@@ -51,6 +51,8 @@ impl Dialect for SqliteDialect {
     const IN_ROWS_CLOSE: &'static str = ")";
     const JSON_TEXTS_OPEN: &'static str = "SELECT value, key FROM json_each(";
     const JSON_TEXTS_CLOSE: &'static str = ")";
+    const TENANT_KEY_OPEN: &'static str = "";
+    const TENANT_KEY_CLOSE: &'static str = "";
     const AUDIT_APPEND_LOCK: &'static str = "";
     const JSON_CAST: &'static str = "";
     fn push_triple_array(sql: &mut Sql<Self>, a: &str, b: &str, c: &str) {
