@@ -202,6 +202,13 @@ async fn lookups_of_a_tenant_the_statistics_do_not_know_probe_unique_indexes() {
         assert!(!plan.contains("Filter: (name_norm"), "{what}: {plan}");
         assert!(!plan.contains("Filter: (id"), "{what}: {plan}");
     }
+    // The check that each member to add is a user of the tenant probes users_id too.
+    let members: Vec<String> = (1..=100).map(|i| format!("u{i:06}")).collect();
+    let sql = first_unknown_sql::<super::PgBackend>(&new.id, &members);
+    let plan = plan(&store, &sql).await;
+    assert!(plan.contains("using users_id on users"), "members: {plan}");
+    assert!(!plan.contains("users_class"), "members: {plan}");
+    assert!(!plan.contains("users_seq"), "members: {plan}");
     drop(store);
 }
 
