@@ -172,7 +172,7 @@ fn json_array<T>(
 struct MemberOut<'a> {
     value: &'a str,
     #[serde(rename = "$ref")]
-    r#ref: &'a str,
+    r#ref: String,
     #[serde(rename = "type")]
     kind: &'a str,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -180,10 +180,10 @@ struct MemberOut<'a> {
 }
 
 impl<'a> MemberOut<'a> {
-    fn of(m: &'a MemberRef, location: &'a str) -> Self {
+    fn of(ctx: &Ctx, m: &'a MemberRef) -> Self {
         MemberOut {
             value: &m.id,
-            r#ref: location,
+            r#ref: Scim::location(ctx, m.kind, &m.id),
             kind: kind_name(m.kind),
             display: m.display.as_deref(),
         }
@@ -195,17 +195,17 @@ impl<'a> MemberOut<'a> {
 struct GroupOut<'a> {
     value: &'a str,
     #[serde(rename = "$ref")]
-    r#ref: &'a str,
+    r#ref: String,
     display: &'a str,
     #[serde(rename = "type")]
     kind: &'static str,
 }
 
 impl<'a> GroupOut<'a> {
-    fn of(g: &'a GroupRef, location: &'a str) -> Self {
+    fn of(ctx: &Ctx, g: &'a GroupRef) -> Self {
         GroupOut {
             value: &g.id,
-            r#ref: location,
+            r#ref: Scim::location(ctx, ResourceKind::Group, &g.id),
             display: &g.display,
             kind: "direct",
         }
@@ -313,20 +313,14 @@ impl Scim {
                 // Consumed as it is rendered: the store's list is freed member by member.
                 let list = members
                     .into_iter()
-                    .map(|m| {
-                        let location = Self::location(ctx, m.kind, &m.id);
-                        serde_json::to_value(MemberOut::of(&m, &location)).unwrap_or_default()
-                    })
+                    .map(|m| serde_json::to_value(MemberOut::of(ctx, &m)).unwrap_or_default())
                     .collect();
                 extra.push(("members", Value::Array(list)));
             }
             if let Some(groups) = s.groups.take().filter(|g| !g.is_empty()) {
                 let list = groups
                     .iter()
-                    .map(|g| {
-                        let location = Self::location(ctx, ResourceKind::Group, &g.id);
-                        serde_json::to_value(GroupOut::of(g, &location)).unwrap_or_default()
-                    })
+                    .map(|g| serde_json::to_value(GroupOut::of(ctx, g)).unwrap_or_default())
                     .collect();
                 extra.push(("groups", Value::Array(list)));
             }
@@ -355,16 +349,14 @@ impl Scim {
     /// A group's `members` as JSON text, written member by member as they are consumed.
     fn members_text(ctx: &Ctx, members: Vec<MemberRef>) -> String {
         json_array(members, ctx.base_url.len() + 120, |out, m| {
-            let location = Self::location(ctx, m.kind, &m.id);
-            serde_json::to_writer(out, &MemberOut::of(&m, &location))
+            serde_json::to_writer(out, &MemberOut::of(ctx, &m))
         })
     }
 
     /// A user's `groups` as JSON text.
     fn groups_text(ctx: &Ctx, groups: &[GroupRef]) -> String {
         json_array(groups, ctx.base_url.len() + 120, |out, g| {
-            let location = Self::location(ctx, ResourceKind::Group, &g.id);
-            serde_json::to_writer(out, &GroupOut::of(g, &location))
+            serde_json::to_writer(out, &GroupOut::of(ctx, g))
         })
     }
 

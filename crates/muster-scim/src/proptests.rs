@@ -770,6 +770,27 @@ proptest! {
     }
 }
 
+/// `render`'s value with the attributes a store keeps apart put in as `Scim::render` puts them:
+/// after the document's, before `meta`.
+fn rendered_with(
+    rt: &ResourceType,
+    id: &str,
+    doc: &Map<String, Value>,
+    extra: &[(&str, Value)],
+) -> Value {
+    let mut out = render(rt, id, doc, &meta());
+    if let Some(obj) = out.as_object_mut() {
+        let m = obj.remove("meta");
+        for (k, v) in extra {
+            obj.insert(k.to_string(), v.clone());
+        }
+        if let Some(m) = m {
+            obj.insert("meta".into(), m);
+        }
+    }
+    out
+}
+
 proptest! {
     #![proptest_config(config(256))]
 
@@ -787,16 +808,7 @@ proptest! {
         let rt = user_type();
         let doc: Map<String, Value> = attrs.into_iter().map(|(k, v)| (k.to_string(), v)).collect();
         let extra: Vec<(&str, Value)> = groups.map(|g| ("groups", Value::Array(g))).into_iter().collect();
-        let mut expected = render(rt, "u\"1", &doc, &meta());
-        if let Some(obj) = expected.as_object_mut() {
-            let m = obj.remove("meta");
-            for (k, v) in &extra {
-                obj.insert(k.to_string(), v.clone());
-            }
-            if let Some(m) = m {
-                obj.insert("meta".into(), m);
-            }
-        }
+        let expected = rendered_with(rt, "u\"1", &doc, &extra);
         let stored = serde_json::to_string(&doc).unwrap();
         let extra_text: Vec<(&str, String)> =
             extra.iter().map(|(k, v)| (*k, v.to_string())).collect();
@@ -829,16 +841,7 @@ proptest! {
         };
         let doc: Map<String, Value> = attrs.into_iter().map(|(k, v)| (k.to_string(), v)).collect();
         let extra: Vec<(&str, Value)> = groups.map(|g| ("groups", Value::Array(g))).into_iter().collect();
-        let mut expected = render(rt, "u1", &doc, &meta());
-        if let Some(obj) = expected.as_object_mut() {
-            let m = obj.remove("meta");
-            for (k, v) in &extra {
-                obj.insert(k.to_string(), v.clone());
-            }
-            if let Some(m) = m {
-                obj.insert("meta".into(), m);
-            }
-        }
+        let mut expected = rendered_with(rt, "u1", &doc, &extra);
         proj.apply(rt, &mut expected);
         let extra_text: Vec<(&str, String)> =
             extra.iter().map(|(k, v)| (*k, v.to_string())).collect();

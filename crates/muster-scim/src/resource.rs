@@ -469,12 +469,12 @@ pub fn render_owned(
 /// [`render_owned`] of a document given as the JSON text it is stored as, written as text
 /// without building its values: the top-level attributes are copied through as they are.
 /// `extra` are the attributes a store keeps apart (a group's `members`, a user's `groups`),
-/// each as its JSON text, placed as rendering inserts them: in the place of a stored key of the same name, else after
-/// the stored attributes, before `meta`. `keeps` says which top-level attributes (`meta`
-/// included) the answer has ([`crate::projection::Whole::keeps`]). The same text as serialising
-/// [`render_owned`]'s value (projected),
-/// for a document serde_json wrote (muster stores only those); a GET's parse, render and
-/// serialisation were a fifth of its instructions.
+/// each as its JSON text, placed as rendering inserts them: in the place of a stored key of the
+/// same name, else after the stored attributes, before `meta`. `keeps` says which top-level
+/// attributes (`meta` included) the answer has ([`crate::projection::Whole::keeps`]). The same
+/// text as serialising [`render_owned`]'s value (projected), for a document serde_json wrote
+/// (muster stores only those); a GET's parse, render and serialisation were a fifth of its
+/// instructions.
 pub fn render_text(
     rt: &ResourceType,
     id: &str,

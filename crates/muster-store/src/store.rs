@@ -887,9 +887,10 @@ pub(crate) fn member_kinds<B: Backend>(t: &TenantId, chunk: &[String]) -> S<B> {
     // Scalar subqueries, not EXISTS: PostgreSQL may run an EXISTS as one hashed scan of the
     // whole table instead of a probe per id, and chooses so from those same statistics.
     // MATERIALIZED: the kind is read and filtered on, and would otherwise be probed twice.
-    sql.push(", k(id, ord, kind) AS MATERIALIZED (SELECT v.id, v.ord, COALESCE((SELECT 0 FROM users u WHERE u.tenant_id = ");
-    push_tenant_of_lookup(&mut sql, ResourceKind::User, t);
-    sql.push(" AND u.id = v.id), (SELECT 1 FROM groups g WHERE g.tenant_id = ")
+    // The users' tenant as a lookup's (`push_tenant_of_lookup`), the groups' as a plain bind.
+    sql.push(", k(id, ord, kind) AS MATERIALIZED (SELECT v.id, v.ord, COALESCE((SELECT 0 FROM users u WHERE u.tenant_id = ")
+        .tenant_key(&t.0)
+        .push(" AND u.id = v.id), (SELECT 1 FROM groups g WHERE g.tenant_id = ")
         .text(t.0.clone())
         .push(" AND g.id = v.id AND g.class IN (")
         .text(class::SCIM)

@@ -52,6 +52,20 @@ async fn plan(store: &PgStore, sql: &Sql<PgDialect>) -> String {
     lines.join(" | ")
 }
 
+/// `INSERT` of users `u000001`… (named `n1`…) of `tenant`, `n` of them in one statement, as
+/// a bulk load writes them: no ANALYZE sees them.
+fn bulk_users(tenant: &str, n: u32) -> Sql<PgDialect> {
+    let mut fill = Sql::<PgDialect>::new(
+        "INSERT INTO users (tenant_id, id, user_name, name_norm, display, data, search, created, \
+         last_modified, version) SELECT ",
+    );
+    fill.text(tenant).push(&format!(
+        ", 'u' || lpad(i::text, 6, '0'), 'n' || i, 'n' || i, 'd', '{{}}', '{{}}', 'x', 'x', 1 \
+         FROM generate_series(1, {n}) i"
+    ));
+    fill
+}
+
 #[tokio::test]
 async fn member_changes_probe_unique_indexes_whatever_the_statistics() {
     let Some(scratch) = Scratch::new() else {
@@ -69,15 +83,7 @@ async fn member_changes_probe_unique_indexes_whatever_the_statistics() {
         ));
         conn.exec(&off).await.unwrap();
     }
-    let mut fill = Sql::<PgDialect>::new(
-        "INSERT INTO users (tenant_id, id, user_name, name_norm, display, data, search, created, \
-         last_modified, version) SELECT ",
-    );
-    fill.text(t.id.0.clone()).push(
-        ", 'u' || lpad(i::text, 6, '0'), 'n' || i, 'n' || i, 'd', '{}', '{}', 'x', 'x', 1 \
-         FROM generate_series(1, 20000) i",
-    );
-    conn.exec(&fill).await.unwrap();
+    conn.exec(&bulk_users(&t.id.0, 20_000)).await.unwrap();
     let mut group = Sql::<PgDialect>::new(
         "INSERT INTO groups (tenant_id, id, display_name, name_norm, data, search, created, \
          last_modified, version) VALUES (",
@@ -156,23 +162,13 @@ async fn lookups_of_a_tenant_the_statistics_do_not_know_probe_unique_indexes() {
     let mut conn = store.backend.write().await.unwrap();
     let off = Sql::<PgDialect>::new("ALTER TABLE users SET (autovacuum_enabled = false)");
     conn.exec(&off).await.unwrap();
-    let fill = |tenant: &str, n: u32| {
-        let mut fill = Sql::<PgDialect>::new(
-            "INSERT INTO users (tenant_id, id, user_name, name_norm, display, data, search,              created, last_modified, version) SELECT ",
-        );
-        fill.text(tenant).push(&format!(
-            ", 'u' || lpad(i::text, 6, '0'), 'n' || i, 'n' || i, 'd', '{{}}', '{{}}', 'x', 'x', 1 \
-             FROM generate_series(1, {n}) i"
-        ));
-        fill
-    };
-    conn.exec(&fill(&known.id.0, 20_000)).await.unwrap();
+    conn.exec(&bulk_users(&known.id.0, 20_000)).await.unwrap();
     conn.commit().await.unwrap();
     let mut conn = store.backend.write().await.unwrap();
     conn.exec(&Sql::<PgDialect>::new("ANALYZE users"))
         .await
         .unwrap();
-    conn.exec(&fill(&new.id.0, 5_000)).await.unwrap();
+    conn.exec(&bulk_users(&new.id.0, 5_000)).await.unwrap();
     conn.commit().await.unwrap();
     let names = vec!["n17".to_string(), "n4242".to_string()];
     let ids = vec!["u000017".to_string(), "u004242".to_string()];
@@ -237,15 +233,7 @@ async fn users_created_in_bulk_are_vacuumed_once_and_member_checks_skip_the_tabl
     let mut conn = store.backend.write().await.unwrap();
     let off = Sql::<PgDialect>::new("ALTER TABLE users SET (autovacuum_enabled = false)");
     conn.exec(&off).await.unwrap();
-    let mut fill = Sql::<PgDialect>::new(
-        "INSERT INTO users (tenant_id, id, user_name, name_norm, display, data, search, created, \
-         last_modified, version) SELECT ",
-    );
-    fill.text(t.id.0.clone()).push(
-        ", 'u' || lpad(i::text, 6, '0'), 'n' || i, 'n' || i, 'd', '{}', '{}', 'x', 'x', 1 \
-         FROM generate_series(1, 3000) i",
-    );
-    conn.exec(&fill).await.unwrap();
+    conn.exec(&bulk_users(&t.id.0, 3_000)).await.unwrap();
     conn.commit().await.unwrap();
     // A session reports its inserts to the statistics views when it ends: ask from another.
     drop(store);
